@@ -1,0 +1,92 @@
+"""Lyapunov candidates for GD on R (SPEC.md, claim C5) and their exact one-step change.
+
+A candidate is a SymPy expression V(μ, w, μ*) in the student means ``ms.mu``, the weights
+``ms.w`` and the target ``ms.target`` (the single-Gaussian teacher's mean). Its change along
+one GD step θ ↦ θ − η g is
+
+    ΔV(θ, g, η) = V(θ − η g) − V(θ),
+
+derived here symbolically (with a generic direction g = ``ms.g``); where it simplifies (V_w,
+||μ̄ − μ*||²) the expanded form avoids the cancellation of subtracting two large numbers.
+Candidates that are not expressions in (μ, w, μ*), such as R itself, are monitored from the
+objective values instead (``rfisher.lyapunov``).
+
+Users add a candidate with a function ``builder(ms) -> sympy.Expr`` (see README).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sympy as sp
+
+from derivations.symbols import MixtureSymbols, dot, sq_norm, sub
+
+
+def weighted_distance(ms: MixtureSymbols) -> sp.Expr:
+    """V_w(θ) = Σ_i w_i ||μ_i − μ*||²."""
+    return sp.Add(*[ms.w[i] * sq_norm(sub(ms.mu[i], ms.target)) for i in range(ms.K)])
+
+
+def max_distance(ms: MixtureSymbols) -> sp.Expr:
+    """V_max(θ) = max_i ||μ_i − μ*||."""
+    return sp.Max(*[sp.sqrt(sq_norm(sub(ms.mu[i], ms.target))) for i in range(ms.K)])
+
+
+def mean_distance(ms: MixtureSymbols) -> sp.Expr:
+    """V_bar(θ) = ||μ̄ − μ*||², μ̄ = Σ_i w_i μ_i."""
+    bar = tuple(sp.Add(*[ms.w[i] * ms.mu[i][a] for i in range(ms.K)]) for a in range(ms.d))
+    return sq_norm(sub(bar, ms.target))
+
+
+def one_step_change(ms: MixtureSymbols, V: sp.Expr) -> sp.Expr:
+    """ΔV = V(θ − η g) − V(θ), as the difference of the two values (exact; in floating point its
+    error is ~ε|V|, which the GD runner's slack includes)."""
+    step = {ms.mu[i][a]: ms.mu[i][a] - ms.eta * ms.g[i][a] for i in range(ms.K) for a in range(ms.d)}
+    return sp.sympify(V).subs(step, simultaneous=True) - V
+
+
+def mean_distance_change(ms: MixtureSymbols) -> sp.Expr:
+    """Closed form: ΔV_bar = −η ⟨ḡ, 2(μ̄ − μ*) − η ḡ⟩ with ḡ = Σ_i w_i g_i (proved in the tests).
+
+    Printed in this factored form because expanding it cancels catastrophically near μ̄ = μ*."""
+    bar = tuple(sp.Add(*[ms.w[i] * ms.mu[i][a] for i in range(ms.K)]) for a in range(ms.d))
+    gbar = tuple(sp.Add(*[ms.w[i] * ms.g[i][a] for i in range(ms.K)]) for a in range(ms.d))
+    return -ms.eta * dot(gbar, tuple(2 * (b - t) - ms.eta * g for b, t, g in zip(bar, ms.target, gbar)))
+
+
+def weighted_distance_change(ms: MixtureSymbols) -> sp.Expr:
+    """Closed form: ΔV_w = −2η Σ w_i ⟨μ_i − μ*, g_i⟩ + η² Σ w_i ||g_i||² (proved in the tests)."""
+    lin = sp.Add(*[ms.w[i] * dot(sub(ms.mu[i], ms.target), ms.g[i]) for i in range(ms.K)])
+    quad = sp.Add(*[ms.w[i] * sq_norm(ms.g[i]) for i in range(ms.K)])
+    return -2 * ms.eta * lin + ms.eta**2 * quad
+
+
+@dataclass(frozen=True)
+class CandidateDerivation:
+    """A named candidate: ``builder(ms)`` gives V; ``change(ms)``, if given, a closed form of
+    its one-step change (otherwise ΔV is the difference ``one_step_change``)."""
+
+    name: str
+    builder: Callable[[MixtureSymbols], sp.Expr]
+    description: str
+    change: Callable[[MixtureSymbols], sp.Expr] | None = None
+
+    def one_step_change(self, ms: MixtureSymbols) -> sp.Expr:
+        return self.change(ms) if self.change is not None else one_step_change(ms, self.builder(ms))
+
+
+#: The candidates SPEC.md lists that are expressions in (μ, w, μ*). R is monitored separately.
+BUILTIN = (
+    CandidateDerivation("V_w", weighted_distance, "Σ_i w_i ||μ_i − μ*||²", weighted_distance_change),
+    CandidateDerivation("V_max", max_distance, "max_i ||μ_i − μ*||"),
+    CandidateDerivation("V_bar", mean_distance, "||Σ_i w_i μ_i − μ*||²", mean_distance_change),
+)
+
+
+def weighted_distance_critical_step(ms: MixtureSymbols) -> sp.Expr:
+    """η* = 2 Σ w_i⟨μ_i − μ*, g_i⟩ / Σ w_i||g_i||²: ΔV_w < 0 exactly for 0 < η < η* (when η* > 0)."""
+    lin = sp.Add(*[ms.w[i] * dot(sub(ms.mu[i], ms.target), ms.g[i]) for i in range(ms.K)])
+    quad = sp.Add(*[ms.w[i] * sq_norm(ms.g[i]) for i in range(ms.K)])
+    return 2 * lin / quad

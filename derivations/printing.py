@@ -1,0 +1,54 @@
+"""Printing SymPy expressions as straight-line Python (numpy arrays or numba scalars)."""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.pycode import PythonCodePrinter
+
+
+class _Printer(PythonCodePrinter):
+    """Plain-arithmetic printer; ``log`` goes to the given module (``np`` or ``math``)."""
+
+    def __init__(self, module: str):
+        super().__init__({"fully_qualified_modules": False, "standard": "python3"})
+        self._module = module
+
+    def _print_log(self, expr):
+        return f"{self._module}.log({self._print(expr.args[0])})"
+
+    def _print_Max(self, expr):
+        return self._nested("maximum", expr.args)
+
+    def _print_Min(self, expr):
+        return self._nested("minimum", expr.args)
+
+    def _nested(self, fn, args):
+        if self._module != "np":
+            return f"{fn[:3]}({', '.join(self._print(a) for a in args)})"
+        out = self._print(args[0])
+        for a in args[1:]:
+            out = f"np.{fn}({out}, {self._print(a)})"
+        return out
+
+    def _print_Pow(self, expr, rational=False):
+        base, exp = expr.args
+        if exp == sp.Rational(1, 2):
+            return f"{self._module}.sqrt({self._print(base)})"
+        if exp == 2:  # x*x is exact and as fast as anything; avoids pow() in numba and numpy
+            b = self.parenthesize(base, sp.printing.precedence.PRECEDENCE["Mul"] + 1)
+            return f"{b}*{b}"
+        return super()._print_Pow(expr, rational=rational)
+
+
+def print_expr(expr: sp.Expr, module: str = "np") -> str:
+    return _Printer(module).doprint(sp.sympify(expr))
+
+
+def print_block(outputs: list[sp.Expr], names: list[str], module: str, tmp_prefix: str = "t") -> list[str]:
+    """Lines ``tmp = ...`` (common subexpressions) then ``name = ...`` for each output."""
+    replacements, reduced = sp.cse(
+        [sp.sympify(o) for o in outputs], symbols=sp.numbered_symbols(tmp_prefix), optimizations="basic"
+    )
+    lines = [f"{s} = {print_expr(e, module)}" for s, e in replacements]
+    lines += [f"{n} = {print_expr(e, module)}" for n, e in zip(names, reduced, strict=True)]
+    return lines
