@@ -1,0 +1,152 @@
+"""Counterexample search for Lyapunov candidates: can one GD step on R increase V?
+
+A configuration is (means (K, d), weights, target μ*, step size η) with K ≤ 4, d ≤ 3, weights
+≥ 0.05, means within radius 30 of μ* (drawn anywhere in the ball, within 0.5 of μ*, or on μ*),
+and η in [ETA_MIN, ETA_MAX]. For it, ``one_step`` takes
+one GD step on R (single-Gaussian teacher N(μ*, I)) with the quadrature gradient ĝ and returns
+the exact change ΔV of the candidate along that step, and the slack within which the change of
+the *exact* GD step may differ (the gradient's error bound and rounding; see
+``rfisher.lyapunov.change_slack``). An increase is ΔV > slack.
+
+``search`` asks hypothesis to find a configuration with an increase (``hypothesis.find``: it
+then shrinks to a minimal one), with a fixed seed. The result is either a counterexample or "no
+counterexample in N examples".
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+
+from rfisher import lyapunov
+from rfisher.mixture import as_batch
+from rfisher.quadrature import centered, integrate_prepared
+
+ETA_MIN, ETA_MAX = 0.01, 0.3
+MAX_K, MAX_D, RADIUS, MIN_WEIGHT = 4, 3, 30.0, 0.05
+RTOL = 1e-9
+
+
+@dataclass(frozen=True)
+class StepConfig:
+    means: tuple  # K × d nested tuples (hashable, printable, pinnable in a test)
+    weights: tuple
+    target: tuple
+    eta: float
+
+    def arrays(self):
+        return np.array(self.means, dtype=float), np.array(self.weights, dtype=float), np.array(self.target, dtype=float)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    candidate: str
+    refuted: bool
+    example: StepConfig | None
+    change: float | None  # ΔV at the example
+    slack: float | None
+    n_examples: int
+
+    def summary(self) -> str:
+        if self.refuted:
+            return (f"refuted: ΔV = {self.change:.3e} > slack {self.slack:.1e} at means={self.example.means}, "
+                    f"weights={self.example.weights}, μ*={self.example.target}, η={self.example.eta}")
+        return f"no counterexample in {self.n_examples} examples"
+
+
+def _gradient(means, weights, target):
+    mu, w, nu, p = as_batch(means[None], weights, target[None], None)
+    mu, nu = centered(mu, nu, p)
+    res = integrate_prepared("reverse", mu, w, nu, p, rtol=RTOL)
+    K, d = means.shape
+    return res.value[0, 0], res.error[0, 0], res.value[0, 1:].reshape(K, d), res.error[0, 1:].reshape(K, d), mu[0], w[0]
+
+
+def one_step(candidate, config: StepConfig) -> tuple[float, float]:
+    """(ΔV, slack) for one GD step on R from ``config``; ``candidate`` a name or UserCandidate."""
+    means, weights, target = config.arrays()
+    K, d = means.shape
+    R0, R0_err, g, g_err, mu_c, w = _gradient(means, weights, target)
+    eta = config.eta
+    mon = lyapunov.resolve(candidate, K, d)
+    if mon == lyapunov.OBJECTIVE:
+        R1, R1_err, g1, _, _, _ = _gradient(means - eta * g, weights, target)
+        # stepping with ĝ instead of the exact gradient moves the new point by ≤ η·err_g
+        slack = R0_err + R1_err + eta * float(np.linalg.norm(g1) * np.linalg.norm(g_err)) * 2
+        return float(R1 - R0), float(slack)
+    zero = np.zeros(d)  # centred coordinates: the target is the origin
+    dv = float(mon.delta(mu_c, w, zero, g, eta))
+    slack = float(lyapunov.change_slack(mon, mu_c, w, zero, g, g_err, eta, np.asarray(dv)))
+    return dv, slack
+
+
+def configurations():
+    """The hypothesis strategy of the search (see the module docstring)."""
+    from hypothesis import strategies as st
+
+    @st.composite
+    def build(draw):
+        K = draw(st.integers(1, MAX_K))
+        d = draw(st.integers(1, MAX_D))
+        target = tuple(draw(st.floats(-2, 2)) for _ in range(d))
+        means = []
+        for _ in range(K):
+            v = np.array([draw(st.floats(-1, 1)) for _ in range(d)])
+            # anywhere in the ball, or close to the target (where merged components live), or on it
+            r = draw(st.one_of(st.floats(0, RADIUS), st.floats(0, 0.5), st.just(0.0)))
+            n = np.linalg.norm(v)
+            v = v / n * r if n > 1e-9 else np.zeros(d)
+            means.append(tuple(float(t + x) for t, x in zip(target, v)))
+        raw = [draw(st.floats(0, 1)) for _ in range(K)]
+        w = MIN_WEIGHT + (1 - K * MIN_WEIGHT) * (np.array(raw) + 1e-9) / (sum(raw) + K * 1e-9)
+        w = w / w.sum()
+        eta = draw(st.floats(ETA_MIN, ETA_MAX))
+        return StepConfig(tuple(means), tuple(float(x) for x in w), target, float(eta))
+
+    return build()
+
+
+def search(candidate, max_examples: int = 100, seed: int = 0) -> SearchResult:
+    """Look for a one-step increase of ``candidate`` with hypothesis (deterministic in ``seed``)."""
+    from hypothesis import HealthCheck, Phase, find, settings
+    from hypothesis.errors import NoSuchExample
+
+    name = candidate if isinstance(candidate, str) else candidate.name
+
+    def increases(cfg):
+        dv, slack = one_step(candidate, cfg)
+        return dv > slack
+
+    try:
+        example = find(configurations(), increases,
+                       settings=settings(max_examples=max_examples, database=None, deadline=None,
+                                         phases=[Phase.generate, Phase.shrink],
+                                         suppress_health_check=list(HealthCheck)),
+                       random=random.Random(seed))
+    except NoSuchExample:
+        return SearchResult(name, False, None, None, None, max_examples)
+    dv, slack = one_step(candidate, example)
+    return SearchResult(name, True, example, dv, slack, max_examples)
+
+
+def critical_steps(spreads, n_per_spread: int = 64, K: int = 3, d: int = 1, seed: int = 0):
+    """The largest one-step step size keeping V_w decreasing, η*(θ) (closed form), over random θ at
+    each spread s = max_i ||μ_i − μ*||: returns (spreads, min η*, median η*) arrays."""
+    rng = np.random.default_rng(seed)
+    lows, meds = [], []
+    for s in spreads:
+        u = rng.standard_normal((n_per_spread, K, d))
+        u /= np.linalg.norm(u, axis=-1, keepdims=True)
+        r = s * rng.random((n_per_spread, K, 1))
+        r[:, 0] = s  # one component at exactly the spread
+        means = u * r
+        w = MIN_WEIGHT + (1 - K * MIN_WEIGHT) * rng.dirichlet(np.ones(K), size=n_per_spread)
+        mu, wb, nu, p = as_batch(means, w, np.zeros((1, d)), None)
+        res = integrate_prepared("reverse", mu, wb, nu, p, rtol=RTOL)
+        g = res.value[:, 1:].reshape(-1, K, d)
+        eta = lyapunov.critical_step(mu, wb, np.zeros(d), g)
+        lows.append(float(np.min(eta)))
+        meds.append(float(np.median(eta)))
+    return np.asarray(spreads, dtype=float), np.array(lows), np.array(meds)
