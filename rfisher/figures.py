@@ -1,0 +1,175 @@
+"""The report's figures (matplotlib, Agg). Each function writes one PNG and returns the data it drew,
+so that results.json holds every number a figure shows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rfisher import GaussianMixture
+from rfisher.descent import gradient_descent
+from rfisher.quadrature import integrate
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+SPEC_STARTS = [[3.0, -1.0], [10.0, 0.5], [20.0, 1.0]]
+
+
+def landscape(path, quick: bool = True) -> dict:
+    """F and R over (μ_1, μ_2) for d = 1, K = 2, w = (½, ½), μ* = 0, with forward and reverse GD paths
+    from SPEC.md's starts (η = 0.2): the flat region of F that traps a far component."""
+    plt = _plt()
+    n = 90 if quick else 180
+    lo, hi = -4.0, 22.0
+    g = np.linspace(lo, hi, n)
+    M1, M2 = np.meshgrid(g, g, indexing="xy")
+    means = np.stack([M1.ravel(), M2.ravel()], axis=1)[:, :, None]
+    teacher = GaussianMixture.single([0.0])
+    surfaces, errors = {}, {}
+    for obj in ("forward", "reverse"):
+        res = integrate(obj, means, [0.5, 0.5], teacher.means, rtol=1e-8, atol=1e-14)
+        surfaces[obj] = res.value[:, 0].reshape(n, n)
+        errors[obj] = float(np.max(res.error[:, 0]))
+    steps = 2000
+    paths = {}
+    for obj in ("forward", "reverse"):
+        tr = gradient_descent(np.array(SPEC_STARTS)[:, :, None], [0.5, 0.5], teacher, objective=obj, step_size=0.2,
+                              max_steps=steps, record_every=10)
+        paths[obj] = tr.means[..., 0]  # (T, B, 2)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), constrained_layout=True)
+    for ax, obj, name in ((axes[0], "forward", "F (forward Fisher)"), (axes[1], "reverse", "R (reverse Fisher)")):
+        z = np.log10(np.maximum(surfaces[obj], 1e-16))
+        im = ax.imshow(z, origin="lower", extent=(lo, hi, lo, hi), cmap="viridis", vmin=-8, vmax=z.max(), aspect="equal")
+        fig.colorbar(im, ax=ax, label=f"log10 {name.split()[0]}")
+        for label, color in (("forward", "white"), ("reverse", "red")):
+            P = paths[label]
+            for b in range(P.shape[1]):
+                ax.plot(P[:, b, 0], P[:, b, 1], color=color, lw=1.5, label=f"{label} GD" if b == 0 else None)
+                ax.plot(P[0, b, 0], P[0, b, 1], "o", color=color, ms=4)
+                ax.plot(P[-1, b, 0], P[-1, b, 1], "x", color=color, ms=7)
+        ax.set_title(f"{name}, d = 1, K = 2, w = ½, μ* = 0")
+        ax.set_xlabel("μ₁")
+        ax.set_ylabel("μ₂")
+        ax.legend(loc="upper left", fontsize=8)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return {"grid": g.tolist(), "max_quadrature_error": errors,
+            "paths_end": {k: v[-1].tolist() for k, v in paths.items()}, "starts": SPEC_STARTS}
+
+
+def lyapunov(path, runs) -> dict:
+    """Median over C1 runs of each candidate along the trajectory (log scale), per (K, d)."""
+    plt = _plt()
+    names = ["V_w", "V_max", "V_bar", "R"]
+    pick = [k for k in runs if k[0] >= 2][:4]
+    fig, axes = plt.subplots(1, len(pick), figsize=(4 * len(pick), 3.6), constrained_layout=True, squeeze=False)
+    data = {}
+    for ax, key in zip(axes[0], pick):
+        tr = runs[key]
+        t = np.maximum(tr.record_steps, 1)
+        for name in names:
+            y = np.median(np.abs(tr.monitors[name]), axis=1)
+            ax.loglog(t, np.maximum(y, 1e-300), label=name)
+            data[f"K={key[0]} d={key[1]} {name}"] = y.tolist()
+        ax.set_title(f"K = {key[0]}, d = {key[1]} (median of {tr.monitors['R'].shape[1]} runs)")
+        ax.set_xlabel("GD step")
+        ax.legend(fontsize=8)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return data
+
+
+def rates(path, runs, exponent_fn) -> dict:
+    """max_i ||μ_i − μ*|| against t on log–log axes, with the fitted final-phase slope."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 4.5), constrained_layout=True)
+    data = {}
+    for (K, d), tr in runs.items():
+        if K == 1:
+            continue
+        t = tr.record_steps.astype(float)
+        y = np.median(tr.monitors["V_max"], axis=1)
+        ok = t > 0
+        slope = exponent_fn(tr.record_steps, y)
+        ax.loglog(t[ok], y[ok], label=f"K={K} d={d}: slope {slope:.2f}")
+        data[f"K={K} d={d}"] = {"slope": slope, "median_distance": y.tolist(), "steps": tr.record_steps.tolist()}
+    tt = np.logspace(2, np.log10(max(tr.record_steps.max(), 200)), 20)
+    ax.loglog(tt, 3 * tt**-0.5, "k--", lw=1, label="∝ t^(−1/2)")
+    ax.set_xlabel("GD step t")
+    ax.set_ylabel("max_i ||μ_i − μ*|| (median over runs)")
+    ax.set_title("Final phase of reverse GD (C1)")
+    ax.legend(fontsize=7)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return data
+
+
+def separation(path, sweeps) -> dict:
+    """Success fraction against Δ with 95% Wilson intervals (C3), per (J, K, d)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 4.5), constrained_layout=True)
+    data = {}
+    for (J, K, d), (seps, frac, intervals, star) in sweeps.items():
+        lo = np.array([i[0] for i in intervals])
+        hi = np.array([i[1] for i in intervals])
+        f = np.array(frac)
+        ax.errorbar(seps, f, yerr=[np.maximum(f - lo, 0), np.maximum(hi - f, 0)], marker="o", capsize=3,
+                    label=f"J=K={J}, d={d} (Δ* = {star})")
+        data[f"J={J} K={K} d={d}"] = {"separations": seps, "fraction": frac, "interval": [list(i) for i in intervals],
+                                      "transition": star}
+    ax.axhline(0.9, color="gray", ls=":", lw=1)
+    ax.set_xlabel("separation Δ = min ||ν_j − ν_k||")
+    ax.set_ylabel("P(every component ends at its nearest mode)")
+    ax.set_title("C3: nearest-component convergence (reverse GD)")
+    ax.legend(fontsize=8)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return data
+
+
+def tv_and_R(path, cases) -> dict:
+    """R and TV at the end of reverse GD for the C4 cases, side by side."""
+    plt = _plt()
+    rows = [c for c in cases if c["d"] == 1]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    names = [r["case"] for r in rows]
+    R = [max(r["R end"][0], 1e-32) for r in rows]
+    tv = [r["TV end"][0] for r in rows]
+    pred = [r["predicted TV ½Σ|M_j − π_j|"] for r in rows]
+    axes[0].bar(names, R, color="tab:blue")
+    axes[0].set_yscale("log")
+    axes[0].set_title("R at the end (log scale)")
+    x = np.arange(len(rows))
+    axes[1].bar(x - 0.2, tv, 0.4, label="TV at the end", color="tab:orange")
+    axes[1].bar(x + 0.2, pred, 0.4, label="½Σ|M_j − π_j| from the start", color="tab:gray")
+    axes[1].set_xticks(x, names)
+    axes[1].set_title("TV(q, p) at the end")
+    axes[1].legend(fontsize=8)
+    for ax in axes:
+        ax.tick_params(axis="x", labelsize=8)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return {"cases": names, "R_end": R, "TV_end": tv, "predicted_TV": pred}
+
+
+def far_component(path, rows) -> dict:
+    """C2: how far forward GD moves the far component, against its start distance."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), constrained_layout=True)
+    dist = [r["far start distance"] for r in rows]
+    moved = [max(r["far moved (forward)"], 1e-17) for r in rows]
+    ax.semilogy(dist, moved, "o")
+    ax.axhline(1e-3, color="gray", ls=":", lw=1)
+    ax.set_xlabel("start distance of the far component from μ*")
+    ax.set_ylabel("distance it moved under forward GD")
+    ax.set_title("C2: forward GD leaves a far component in place")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return {"start_distance": dist, "moved": moved}

@@ -1,0 +1,174 @@
+"""``rfisher report``: run every claim of the registry, write report.md, report.html, figures and
+results.json, print a verdict table, and exit non-zero if any claim fails unexpectedly."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import html
+import json
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rfisher import __version__, claims, figures
+
+VERDICT_HELP = (
+    "PASS: the check's inequality held on every run. FAIL: it did not (for a claim of the paper: unexpected, "
+    "exit code 1). REFUTED: a Lyapunov candidate increased along a GD step beyond the accuracy slack (a finding, "
+    "with the counterexample)."
+)
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, np.generic):
+        return _jsonable(x.item())
+    if isinstance(x, float):
+        return x if math.isfinite(x) else str(x)
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return _jsonable(dataclasses.asdict(x))
+    if x is None or isinstance(x, bool | int | str):
+        return x
+    return str(x)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, tuple) and len(v) == 3 and all(isinstance(t, float) for t in v):
+        return f"{v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]"
+    if isinstance(v, tuple) and len(v) == 2 and all(isinstance(t, float) for t in v):
+        return f"{v[0]:.6g} ± {v[1]:.1e}"
+    if isinstance(v, dict):
+        return "; ".join(f"{k}: {_fmt(x)}" for k, x in v.items())
+    return str(v)
+
+
+def _md_table(rows: list[dict]) -> list[str]:
+    keys = list(rows[0])
+    out = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    out += ["| " + " | ".join(_fmt(r.get(k)) for k in keys) + " |" for r in rows]
+    return out
+
+
+def _claim_md(r: claims.ClaimResult) -> list[str]:
+    lines = [f"## {r.id} — {r.title}", "", f"**Verdict: {r.verdict}**" + (" (unexpected)" if r.unexpected else ""), "",
+             f"*Claim.* {r.statement}", "", f"*How it was checked.* {r.method}", "", "*Numbers.*", ""]
+    for k, v in r.numbers.items():
+        if isinstance(v, list) and v and isinstance(v[0], dict):
+            lines += [f"- {k}:", ""] + _md_table(v) + [""]
+        else:
+            lines.append(f"- {k}: {_fmt(v)}")
+    lines += ["", f"({r.seconds:.1f} s)", ""]
+    return lines
+
+
+def _html(md_lines: list[str], out: Path) -> str:
+    """A self-contained HTML page: the markdown rendered simply, figures inlined as base64."""
+    body = []
+    in_table = False
+    for line in md_lines:
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if set("".join(cells)) <= set("-"):
+                continue
+            if not in_table:
+                body.append("<table>")
+                in_table = True
+                body.append("<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cells) + "</tr>")
+            else:
+                body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+            continue
+        if in_table:
+            body.append("</table>")
+            in_table = False
+        if line.startswith("!["):
+            name = line[line.rindex("(") + 1: line.rindex(")")]
+            data = base64.b64encode((out / name).read_bytes()).decode()
+            body.append(f'<img alt="{html.escape(name)}" src="data:image/png;base64,{data}" style="max-width:100%">')
+        elif line.startswith("# "):
+            body.append(f"<h1>{html.escape(line[2:])}</h1>")
+        elif line.startswith("## "):
+            body.append(f"<h2>{html.escape(line[3:])}</h2>")
+        elif line.startswith("- "):
+            body.append(f"<li>{html.escape(line[2:])}</li>")
+        elif line.strip():
+            text = html.escape(line).replace("**", "")
+            body.append(f"<p>{text}</p>")
+    if in_table:
+        body.append("</table>")
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em} table{border-collapse:collapse;"
+             "font-size:80%} td,th{border:1px solid #ccc;padding:2px 6px}")
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>rfisher report</title><style>{style}</style></head>" \
+           f"<body>{''.join(body)}</body></html>"
+
+
+def run(out: Path, quick: bool, seed: int, stream=sys.stdout) -> int:
+    import numpy
+    import sympy
+
+    out.mkdir(parents=True, exist_ok=True)
+    settings = claims.Settings(quick=quick, seed=seed)
+    t0 = time.perf_counter()
+    ids = sorted(claims.REGISTRY, key=lambda c: (c.startswith("L:"), c))
+    results = []
+    for i, cid in enumerate(ids, 1):
+        print(f"[{i}/{len(ids)}] {cid}: {claims.REGISTRY[cid].title} …", file=stream, flush=True)
+        results.append(claims.REGISTRY[cid].check(settings))
+        print(f"      {results[-1].verdict} ({results[-1].seconds:.1f} s)", file=stream, flush=True)
+    by_id = {r.id: r for r in results}
+    print("[figures] drawing …", file=stream, flush=True)
+    runs = claims.c1_runs(settings)
+    figs = {
+        "landscape.png": ("Forward vs reverse GD on the landscape (d = 1, K = 2)",
+                          figures.landscape(out / "landscape.png", quick)),
+        "lyapunov.png": ("Lyapunov candidates along C1 trajectories", figures.lyapunov(out / "lyapunov.png", runs)),
+        "rates.png": ("Convergence rate fits (C1)", figures.rates(out / "rates.png", runs, claims.rate_exponent)),
+        "separation.png": ("Success fraction vs separation (C3)",
+                           figures.separation(out / "separation.png", by_id["C3"].details["sweeps"])),
+        "tv_vs_R.png": ("R and TV side by side (C4)", figures.tv_and_R(out / "tv_vs_R.png", by_id["C4"].details["cases"])),
+        "far_component.png": ("Forward GD and the far component (C2)",
+                              figures.far_component(out / "far_component.png", by_id["C2"].numbers["per run"])),
+    }
+    seconds = time.perf_counter() - t0
+    unexpected = [r.id for r in results if r.unexpected]
+    versions = {"rfisher": __version__, "sympy": sympy.__version__, "numpy": numpy.__version__,
+                "python": platform.python_version(), "machine": platform.machine()}
+    table = [{"claim": r.id, "verdict": r.verdict, "expected": "/".join(r.expected), "seconds": round(r.seconds, 1),
+              "title": r.title} for r in results]
+    md = [f"# rfisher report — {'quick' if quick else 'full'} run, seed {seed}", "",
+          f"rfisher {__version__}, SymPy {sympy.__version__}, numpy {numpy.__version__}, Python {platform.python_version()}; "
+          f"{seconds:.0f} s.", "", VERDICT_HELP, ""] + _md_table(table) + [""]
+    for r in results:
+        md += _claim_md(r)
+    md += ["## Figures", ""]
+    for name, (caption, _) in figs.items():
+        md += [f"### {caption}", "", f"![{caption}]({name})", ""]
+    (out / "report.md").write_text("\n".join(md))
+    (out / "report.html").write_text(_html(md, out))
+    payload = {"versions": versions, "seed": seed, "quick": quick, "seconds": seconds, "verdicts": table,
+               "claims": {r.id: {"title": r.title, "statement": r.statement, "method": r.method, "verdict": r.verdict,
+                                 "expected": list(r.expected), "numbers": r.numbers, "seconds": r.seconds} for r in results},
+               "figures": {name: {"caption": cap, "data": data} for name, (cap, data) in figs.items()}}
+    (out / "results.json").write_text(json.dumps(_jsonable(payload), indent=1))
+    width = max(len(r.id) for r in results)
+    print("", file=stream)
+    print(f"{'claim':<{width}}  verdict   expected        title", file=stream)
+    for r in results:
+        flag = "  <-- unexpected" if r.unexpected else ""
+        print(f"{r.id:<{width}}  {r.verdict:<8}  {'/'.join(r.expected):<14}  {r.title}{flag}", file=stream)
+    print(f"\nwrote {out}/report.md, report.html, results.json and {len(figs)} figures ({seconds:.0f} s)", file=stream)
+    if unexpected:
+        print(f"unexpected verdicts: {', '.join(unexpected)}", file=stream)
+        return 1
+    return 0
