@@ -7,7 +7,8 @@ from sympy.printing.pycode import PythonCodePrinter
 
 
 class _Printer(PythonCodePrinter):
-    """Plain-arithmetic printer; ``log`` goes to the given module (``np`` or ``math``)."""
+    """Plain-arithmetic printer; ``log`` goes to the given module (``np``, ``math``, or ``B``: the
+    ball-arithmetic namespace of ``rfisher.certified``, where rationals are printed exactly)."""
 
     def __init__(self, module: str):
         super().__init__({"fully_qualified_modules": False, "standard": "python3"})
@@ -29,6 +30,12 @@ class _Printer(PythonCodePrinter):
         for a in args[1:]:
             out = f"np.{fn}({out}, {self._print(a)})"
         return out
+
+    def _print_Rational(self, expr):
+        # "1/2" would be a float; in ball arithmetic (module "B") a rational must stay exact
+        if self._module == "B":
+            return f"B.q({expr.p}, {expr.q})"
+        return super()._print_Rational(expr)
 
     def _print_Pow(self, expr, rational=False):
         base, exp = expr.args

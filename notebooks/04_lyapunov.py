@@ -61,8 +61,7 @@ steps.append(("K = 1: ΔV_w = −4η(1 − η)||μ − μ*||²", "proved"))
 dv, slack = counterexamples.one_step("V_w", StepConfig(((0.0,), (0.1,), (-0.03,)), (0.85, 0.05, 0.1), (0.0,), 0.01))
 assert dv > slack
 steps.append(("V_w increases at θ=(0, 0.1, −0.03), w=(.85,.05,.1), η=0.01", f"ΔV_w = {dv:.2e} > slack {slack:.0e}"))
-for name, cfg in [("V_max", StepConfig(((0.5,), (-0.5,), (0.0,), (0.0,)), (0.05, 0.85, 0.05, 0.05), (0.0,), 0.25)),
-                  ("V_bar", StepConfig(((0.0,), (3.0,)), (0.95, 0.05), (0.0,), 0.25))]:
+for name, cfg in [(n, c) for n, c in counterexamples.KNOWN_COUNTEREXAMPLES if n in ("V_max", "V_bar")]:
     dv, slack = counterexamples.one_step(name, cfg)
     assert dv > slack
     steps.append((f"{name} refuted", f"ΔV = {dv:.2e} > slack {slack:.0e}"))

@@ -40,6 +40,18 @@ class StepConfig:
         return np.array(self.means, dtype=float), np.array(self.weights, dtype=float), np.array(self.target, dtype=float)
 
 
+#: Counterexamples found by ``search`` (hypothesis, seed 0, shrunk), and one found by scanning η*
+#: over configurations with a heavy component on μ* (a first-order increase of V_w: the gradient
+#: flow itself increases it). The tests check each with the 40-digit reference and certify it in
+#: ball arithmetic; the report's certified section reads this list.
+KNOWN_COUNTEREXAMPLES = [
+    ("V_w", StepConfig(((0.5,), (0.0,), (0.0,), (0.0,)), (0.05, 0.05, 0.05, 0.85), (0.0,), 0.25)),
+    ("V_w", StepConfig(((0.0,), (0.1,), (-0.03,)), (0.85, 0.05, 0.1), (0.0,), 0.001)),
+    ("V_max", StepConfig(((0.5,), (-0.5,), (0.0,), (0.0,)), (0.05, 0.85, 0.05, 0.05), (0.0,), 0.25)),
+    ("V_bar", StepConfig(((0.0,), (3.0,)), (0.95, 0.05), (0.0,), 0.25)),
+]
+
+
 @dataclass(frozen=True)
 class SearchResult:
     candidate: str

@@ -37,3 +37,13 @@ def test_readme_gradient_descent_example_runs():
     proc = subprocess.run([sys.executable, "-c", blocks[0]], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "True 0" in proc.stdout
+
+
+def test_readme_certified_example_runs():
+    blocks = _readme_blocks("certified")
+    assert blocks
+    proc = subprocess.run([sys.executable, "-c", blocks[0]], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "[4.72561036483704474390478527276 +/- 4.35e-30]" in proc.stdout
+    assert "certified increase / certified decrease" in proc.stdout
+    assert proc.stdout.strip().endswith("10")

@@ -68,14 +68,8 @@ def _V(name, mu, w, t):
     return sum((b - c) ** 2 for b, c in zip(bar, t))
 
 
-#: Counterexamples found by `rfisher.counterexamples.search` (hypothesis, seed 0, shrunk), and one
-#: found by scanning η* over configurations with a heavy component on μ* (the first-order one).
-PINNED = [
-    ("V_w", StepConfig(((0.5,), (0.0,), (0.0,), (0.0,)), (0.05, 0.05, 0.05, 0.85), (0.0,), 0.25)),
-    ("V_w", StepConfig(((0.0,), (0.1,), (-0.03,)), (0.85, 0.05, 0.1), (0.0,), 0.001)),
-    ("V_max", StepConfig(((0.5,), (-0.5,), (0.0,), (0.0,)), (0.05, 0.85, 0.05, 0.05), (0.0,), 0.25)),
-    ("V_bar", StepConfig(((0.0,), (3.0,)), (0.95, 0.05), (0.0,), 0.25)),
-]
+#: The counterexamples the searches found (rfisher.counterexamples.KNOWN_COUNTEREXAMPLES).
+PINNED = counterexamples.KNOWN_COUNTEREXAMPLES
 
 
 @pytest.mark.parametrize("name,cfg", PINNED)
