@@ -155,7 +155,8 @@ class Enclosure:
         """True if the given numbers (floats, strings or mpmath) all lie in the balls."""
         vals = [value] + [c for row in gradient for c in row]
         balls = [self.value] + [c for row in self.gradient for c in row]
-        return all(b.contains(arb(str(v))) for b, v in zip(balls, vals, strict=True))
+        with ctx.workprec(self.prec):  # decimal strings become balls at the enclosure's precision
+            return all(b.contains(arb(str(v))) for b, v in zip(balls, vals, strict=True))
 
 
 def _ball(v) -> arb:

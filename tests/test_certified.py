@@ -60,6 +60,9 @@ def test_spec_digits():
     assert inside(enc.value, "4.72561036483704474390478527", "4.72561036483704474390478528")
     assert inside(enc.gradient[0][0], "3.18413674391718", "3.18413674391719")
     assert inside(enc.gradient[1][0], "-1.18413674391719", "-1.18413674391718")
+    assert enc.contains("4.725610364837044743904785272760", [["3.18413674391718397"], ["-1.18413674391718397"]]) is False
+    mids = [b.mid().str(60, radius=False) for b in [enc.value] + [row[0] for row in enc.gradient]]
+    assert enc.contains(mids[0], [[mids[1]], [mids[2]]])
 
 
 def test_separation_1e4_is_finite_and_tight():
