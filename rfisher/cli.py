@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small runs (about a minute once compiled)")
     p.add_argument("--out", default="rfisher-report", help="output folder (default: rfisher-report)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jobs", type=int, default=2,
+                   help="worker processes (default 2: the claims that share C1's runs on one, the rest on the other)")
 
     p = sub.add_parser("run", help="run GD for one configuration (flags or a TOML/JSON file)")
     p.add_argument("--config", help="TOML or JSON file with the fields below")
@@ -132,7 +134,7 @@ def main(argv=None) -> int:
 
         from rfisher import report
 
-        return report.run(Path(args.out), args.quick, args.seed)
+        return report.run(Path(args.out), args.quick, args.seed, jobs=args.jobs)
     if args.command == "run":
         return _run(args)
     if args.command == "sweep":

@@ -113,22 +113,54 @@ def _html(md_lines: list[str], out: Path) -> str:
            f"<body>{''.join(body)}</body></html>"
 
 
-def run(out: Path, quick: bool, seed: int, stream=sys.stdout) -> int:
+def _uses_c1_runs(cid: str) -> bool:
+    """C5 and the Lyapunov searches read C1's trajectories (cached per process): keep them with C1."""
+    return cid in ("C1", "C5") or cid.startswith("L:")
+
+
+def _run_group(ids: list[str], quick: bool, seed: int, stream=None) -> list:
+    """Run claims in order in this process, printing a line per claim (workers print to their stdout)."""
+    stream = sys.stdout if stream is None else stream
+    settings = claims.Settings(quick=quick, seed=seed)
+    out = []
+    for cid in ids:
+        print(f"[{cid}] {claims.REGISTRY[cid].title} …", file=stream, flush=True)
+        res = claims.REGISTRY[cid].check(settings)
+        print(f"[{cid}] {res.verdict} ({res.seconds:.1f} s)", file=stream, flush=True)
+        out.append(res)
+    return out
+
+
+def run(out: Path, quick: bool, seed: int, stream=sys.stdout, jobs: int = 2) -> int:
+    """Run every claim, write the report; ``jobs`` = 2 runs the claims that share C1's trajectories in
+    one process and the others in a second one (the results do not depend on the split: every
+    claim draws from its own seeds)."""
     import numpy
     import sympy
 
+    if jobs < 1:
+        raise ValueError(f"jobs must be ≥ 1, got {jobs}")
     out.mkdir(parents=True, exist_ok=True)
-    settings = claims.Settings(quick=quick, seed=seed)
     t0 = time.perf_counter()
     ids = sorted(claims.REGISTRY, key=lambda c: (c.startswith("L:"), c))
-    results = []
-    for i, cid in enumerate(ids, 1):
-        print(f"[{i}/{len(ids)}] {cid}: {claims.REGISTRY[cid].title} …", file=stream, flush=True)
-        results.append(claims.REGISTRY[cid].check(settings))
-        print(f"      {results[-1].verdict} ({results[-1].seconds:.1f} s)", file=stream, flush=True)
+    groups = [[c for c in ids if _uses_c1_runs(c)], [c for c in ids if not _uses_c1_runs(c)]]
+    print(f"running {len(ids)} claims ({'quick' if quick else 'full'}, seed {seed}) in {min(jobs, 2)} process(es)",
+          file=stream, flush=True)
+    if jobs == 1:
+        results = _run_group(ids, quick, seed, stream)
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_run_group, g, quick, seed) for g in groups]
+            done = {r.id: r for f in futures for r in f.result()}
+        results = [done[c] for c in ids]
+        for r in results:
+            print(f"      {r.id}: {r.verdict} ({r.seconds:.1f} s)", file=stream, flush=True)
     by_id = {r.id: r for r in results}
     print("[figures] drawing …", file=stream, flush=True)
-    runs = claims.c1_runs(settings)
+    runs = by_id["C5"].details["runs"]  # C1's trajectories (C5 carries them)
     figs = {
         "landscape.png": ("Forward vs reverse GD on the landscape (d = 1, K = 2)",
                           figures.landscape(out / "landscape.png", quick)),
