@@ -25,7 +25,8 @@ class _Printer(PythonCodePrinter):
 
     def _nested(self, fn, args):
         if self._module != "np":
-            return f"{fn[:3]}({', '.join(self._print(a) for a in args)})"
+            prefix = "B." if self._module == "B" else ""  # balls need the namespace's max/min
+            return f"{prefix}{fn[:3]}({', '.join(self._print(a) for a in args)})"
         out = self._print(args[0])
         for a in args[1:]:
             out = f"np.{fn}({out}, {self._print(a)})"

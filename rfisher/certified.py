@@ -173,7 +173,7 @@ def _window(prec: int, spread: float) -> float:
     return math.sqrt(2.0 * (prec * math.log(2.0) + 3.0 * math.log1p(spread) + 4.0))
 
 
-def _tail(objective: str, mu, nu, centers, cweights, K: int, L: float):
+def _tail(objective: str, mu, nu, centers, cweights, L: float):
     """The explicit Gaussian tail bounds (value, gradient) of the module docstring, as arb."""
     d_e = max((m - n).abs_upper() for m in mu for n in nu)
     d_mu = max((m - k).abs_upper() for m in mu for k in mu)
@@ -232,7 +232,7 @@ def enclose_1d(objective: str, mu, w, nu, pi, prec: int = 128, max_radius: float
                 totals[pair[0]] = totals[pair[0]] + wc * norm * val.real
                 if len(pair) == 2:
                     totals[pair[1]] = totals[pair[1]] + wc * norm * val.imag
-        tail_v, tail_g = _tail(objective, mu, nu, centers, cweights, K, L)
+        tail_v, tail_g = _tail(objective, mu, nu, centers, cweights, L)
         value = arb(0, math.inf) if gradient_only else totals[0] + arb(0, tail_v)
         grad = [[t + arb(0, tail_g)] for t in totals[1:]]
         out = Enclosure(objective, value, grad, prec, L, tail_g)
@@ -344,9 +344,7 @@ def _candidate(name: str, K: int):
                      + [f"g_{i}_0" for i in range(K)] + ["eta"])
     src = (f"def V({args}):\n    return {print_expr(cand[name].builder(ms), 'B')}\n"
            f"def dV({args}):\n    return {print_expr(cand[name].one_step_change(ms), 'B')}\n")
-    src = src.replace("max(", "B.max(").replace("min(", "B.min(").replace("abs(", "B.abs(")
     namespace = {"B": B}
-    B.abs = staticmethod(abs)
     exec(compile(src, f"<rfisher.certified candidate {name} K={K}>", "exec"), namespace)
     return namespace["V"], namespace["dV"]
 
