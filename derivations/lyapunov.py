@@ -29,6 +29,31 @@ def weighted_distance(ms: MixtureSymbols) -> sp.Expr:
     return sp.Add(*[ms.w[i] * sq_norm(sub(ms.mu[i], ms.target)) for i in range(ms.K)])
 
 
+def unweighted_distance(ms: MixtureSymbols) -> sp.Expr:
+    """U(θ) = Σ_i ||μ_i − μ*||² = ||θ − θ*||²: U never increases along the flow iff ⟨θ − θ*, ∇R⟩ ≥ 0."""
+    return sp.Add(*[sq_norm(sub(ms.mu[i], ms.target)) for i in range(ms.K)])
+
+
+#: The exponent of the weighted family V_α (a positive real symbol; α = 0 is U, α = 1 is V_w).
+ALPHA = sp.Symbol("alpha", nonnegative=True)
+
+
+def weighted_family(ms: MixtureSymbols, alpha=ALPHA) -> sp.Expr:
+    """V_α(θ) = Σ_i w_i^α ||μ_i − μ*||², α ∈ [0, 1]."""
+    return sp.Add(*[ms.w[i] ** alpha * sq_norm(sub(ms.mu[i], ms.target)) for i in range(ms.K)])
+
+
+def gradient(ms: MixtureSymbols, V: sp.Expr) -> list[list[sp.Expr]]:
+    """∇_μ V as K × d nested lists (``sympy.diff``)."""
+    return [[sp.diff(V, ms.mu[i][a]) for a in range(ms.d)] for i in range(ms.K)]
+
+
+def flow_derivative(ms: MixtureSymbols, V: sp.Expr) -> sp.Expr:
+    """dV/dt along the gradient flow θ' = −g (g = ∇R at the point): −⟨∇V, g⟩."""
+    grad = gradient(ms, V)
+    return -sp.Add(*[grad[i][a] * ms.g[i][a] for i in range(ms.K) for a in range(ms.d)])
+
+
 def max_distance(ms: MixtureSymbols) -> sp.Expr:
     """V_max(θ) = max_i ||μ_i − μ*||."""
     return sp.Max(*[sp.sqrt(sq_norm(sub(ms.mu[i], ms.target))) for i in range(ms.K)])
@@ -82,7 +107,13 @@ BUILTIN = (
     CandidateDerivation("V_w", weighted_distance, "Σ_i w_i ||μ_i − μ*||²", weighted_distance_change),
     CandidateDerivation("V_max", max_distance, "max_i ||μ_i − μ*||"),
     CandidateDerivation("V_bar", mean_distance, "||Σ_i w_i μ_i − μ*||²", mean_distance_change),
+    CandidateDerivation("U", unweighted_distance, "Σ_i ||μ_i − μ*||²"),
 )
+
+#: Candidate families with one real parameter: name -> (builder(ms, parameter), parameter symbol, description).
+FAMILIES = {
+    "V_alpha": (weighted_family, ALPHA, "Σ_i w_i^α ||μ_i − μ*||²"),
+}
 
 
 def weighted_distance_critical_step(ms: MixtureSymbols) -> sp.Expr:

@@ -32,17 +32,41 @@ import numpy as np
 
 from rfisher import generated_modules
 
-BUILTIN_NAMES = ("V_w", "V_max", "V_bar")
+BUILTIN_NAMES = ("V_w", "V_max", "V_bar", "U")
 OBJECTIVE = "R"
 
 
 @dataclass(frozen=True)
 class Monitor:
-    """A resolved candidate for one size (K, d)."""
+    """A resolved candidate for one size (K, d), vectorized over a batch (means (B, K, d), weights
+    (B, K) or (K,), target (d,)): ``value`` -> (B,), ``gradient`` -> ∇_μ V (B, K, d), ``delta(...,
+    grad, eta)`` -> V(means − eta·grad) − V(means) (B,)."""
 
     name: str
     value: Callable
     delta: Callable
+    gradient: Callable | None = None
+
+
+@dataclass(frozen=True)
+class FamilyMember:
+    """A member of a candidate family of ``derivations.lyapunov.FAMILIES`` at one parameter value,
+    e.g. ``FamilyMember("V_alpha", 0.5)`` is V_α with α = 1/2."""
+
+    family: str
+    parameter: float
+
+    @property
+    def name(self) -> str:
+        return f"{self.family}({self.parameter:g})"
+
+    def resolve(self, K: int, d: int) -> Monitor:
+        from derivations import lyapunov
+
+        if self.family not in lyapunov.FAMILIES:
+            raise ValueError(f"unknown candidate family {self.family!r}; families: {sorted(lyapunov.FAMILIES)}")
+        builder, symbol, _ = lyapunov.FAMILIES[self.family]
+        return _lambdified(self.name, lambda ms: builder(ms, float(self.parameter)), K, d)
 
 
 @dataclass(frozen=True)
@@ -53,26 +77,28 @@ class UserCandidate:
     builder: Callable = field(compare=False)
 
     def resolve(self, K: int, d: int) -> Monitor:
-        return _lambdified(self, K, d)
+        return _lambdified(self.name, self.builder, K, d)
 
 
 @cache
-def _lambdified(cand: UserCandidate, K: int, d: int) -> Monitor:
+def _lambdified(name: str, builder: Callable, K: int, d: int) -> Monitor:
     import sympy as sp
 
     from derivations import lyapunov
     from derivations.symbols import MixtureSymbols
 
     ms = MixtureSymbols(K, 1, d)
-    V = sp.sympify(cand.builder(ms))
+    V = sp.sympify(builder(ms))
     free = V.free_symbols - {c for row in ms.mu for c in row} - set(ms.w) - set(ms.target)
     if free:
-        raise ValueError(f"candidate {cand.name!r} uses symbols other than ms.mu, ms.w, ms.target: {sorted(map(str, free))}")
+        raise ValueError(f"candidate {name!r} uses symbols other than ms.mu, ms.w, ms.target: {sorted(map(str, free))}")
     dV = lyapunov.one_step_change(ms, V)
+    grad = [c for row in lyapunov.gradient(ms, V) for c in row]
     mu = [c for row in ms.mu for c in row]
     g = [c for row in ms.g for c in row]
     f_v = sp.lambdify([*mu, *ms.w, *ms.target], V, modules="numpy", cse=True)
     f_d = sp.lambdify([*mu, *ms.w, *ms.target, *g, ms.eta], dV, modules="numpy", cse=True)
+    f_g = sp.lambdify([*mu, *ms.w, *ms.target], grad, modules="numpy", cse=True)
 
     def unpack(means, weights, target):
         means, weights, target = np.asarray(means), np.asarray(weights), np.asarray(target)
@@ -89,19 +115,32 @@ def _lambdified(cand: UserCandidate, K: int, d: int) -> Monitor:
         gs = [grad[..., i, a] for i in range(K) for a in range(d)]
         return np.broadcast_to(np.asarray(f_d(*unpack(means, weights, target), *gs, eta), dtype=float), shape)
 
-    return Monitor(cand.name, value, delta)
+    def gradient(means, weights, target):
+        shape = np.broadcast_shapes(np.shape(means)[:-2], np.shape(weights)[:-1], np.shape(target)[:-1])
+        parts = [np.broadcast_to(np.asarray(c, dtype=float), shape) for c in f_g(*unpack(means, weights, target))]
+        return np.stack(parts, axis=-1).reshape(*shape, K, d)
+
+    return Monitor(name, value, delta, gradient)
 
 
 def resolve(spec, K: int, d: int) -> Monitor | str:
-    """A monitor for ``spec``: a built-in name, "R", or a UserCandidate."""
-    if isinstance(spec, UserCandidate):
+    """A monitor for ``spec``: a built-in name, "R", a UserCandidate or a FamilyMember."""
+    if isinstance(spec, UserCandidate | FamilyMember):
         return spec.resolve(K, d)
     if spec == OBJECTIVE:
         return OBJECTIVE
     if spec in BUILTIN_NAMES:
         mod = generated_modules.load_lyapunov(K, d)
-        return Monitor(spec, getattr(mod, spec), getattr(mod, f"delta_{spec}"))
-    raise ValueError(f"unknown Lyapunov candidate {spec!r}: use one of {(*BUILTIN_NAMES, OBJECTIVE)} or a UserCandidate")
+        return Monitor(spec, getattr(mod, spec), getattr(mod, f"delta_{spec}"), _builtin_gradient(spec, K, d))
+    raise ValueError(f"unknown Lyapunov candidate {spec!r}: use one of {(*BUILTIN_NAMES, OBJECTIVE)}, "
+                     "a UserCandidate or a FamilyMember")
+
+
+def _builtin_gradient(name: str, K: int, d: int):
+    from derivations import lyapunov
+
+    builder = {c.name: c.builder for c in lyapunov.BUILTIN}[name]
+    return _lambdified(name, builder, K, d).gradient
 
 
 def critical_step(means, weights, target, grad):
