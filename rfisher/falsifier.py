@@ -34,13 +34,18 @@ one-step slack is ``rfisher.lyapunov.change_slack``. Margins are what the search
    or collinear, in ball arithmetic (``rfisher.certified``). A violation that confirms in neither
    is reported as "not confirmed", never as a refutation.
 
-**R + c·V** (``ObjectivePlus``). ∇(R + cV) = g + c∇V, so the flow derivative is
-−||g||² − c⟨∇V, g⟩: it is ≤ 0 wherever ⟨∇V, g⟩ ≥ 0, and positive exactly where
-⟨∇V, g⟩ < −||g||²/c. For V = V_w such points exist for every c > 0: near θ* with the mean offset
-δ = Σ w_i μ_i − μ* much smaller than the spread s of the means, ||g||² is of order δ² + s⁶ while
-⟨∇V_w, g⟩ has a term of order s·δ whose sign is that of ⟨Σ w_i²(μ_i − μ̄), δ⟩, so with δ ~ s² the
-ratio −⟨∇V_w, g⟩/||g||² grows like 1/s as s → 0: the admissible c shrinks with the spread.
-(Scaling one fixed configuration down keeps the ratio bounded, since δ and s shrink together.)
+**R + c·V** (``ObjectivePlus``). ∇(R + cV) = g + c∇V, so along the flow
+d(R + cV)/dt = −||g||² − c⟨∇V, g⟩: it is ≤ 0 wherever ⟨∇V, g⟩ ≥ 0, and positive exactly where
+⟨∇V, g⟩ < −||g||²/c. So R + cV fails along the flow itself (for every step size), not only in the
+one-step condition, wherever the ratio ρ = −⟨∇V, g⟩/||g||² exceeds 1/c. For V = V_w this happens for
+every fixed c > 0: at a spread s = max_i ||μ_i − μ*|| with the mean offset δ = Σ w_i μ_i − μ* of order
+s³, g is of order s³ (the spread part of ∇R) while ⟨∇V_w, g⟩ ≈ −s⁴ is possible, so ρ grows like s⁻².
+Measured (K = 2, d = 1, the light component at −s, the heavy one placed to maximise ρ, which puts
+δ ≈ −0.7·s³ for w₁ = 0.01): 1/max ρ = 0.10·s², 1.6·s², 22·s² for w₁ = 0.01, 0.1, 0.3 (s = 0.01 to
+0.3), so R + c·V_w increases along the flow somewhere at spread s as soon as c > 0.1·s².
+(Scaling one fixed configuration down keeps ρ bounded: δ and s then shrink together.)
+The falsifier finds it directly: at c = 1, μ = (0.01, −0.0001), w = (0.01, 0.99) gives
+cos(∇(R + V_w), ∇R) = −0.69, certified in ball arithmetic.
 
 **Reproducibility.** The same seed gives the same result bit for bit in any process: hypothesis
 runs with an explicit seed, no database and settings that do not inherit the active profile;
@@ -303,7 +308,8 @@ def _evaluate(cand: _Candidate, means, weights, eta, objective_gradient):
     if eta is not None:
         if cand.plus:
             R1, R1_err, g1, _, *rest = objective_gradient(means - eta * g, weights)
-            nodes = nodes + (np.asarray(rest[0], dtype=np.int64) if rest else 0)
+            if rest:
+                out["nodes"] = nodes + np.asarray(rest[0], dtype=np.int64)
             dmu = 4 * EPS * (np.abs(means) + eta * ag)
             ng1 = np.sqrt(_dot(g1, g1))
             delta = R1 - R0
@@ -1001,9 +1007,10 @@ class FamilyScan:
         """Parameters with a confirmed (40 digits) or certified violation."""
         return tuple(a for a, r in zip(self.parameters, self.results) if r.refuted)
 
-    def envelope(self, i: int, bins: int = 16):
+    def envelope(self, i: int, bins: int = 12, min_points: int = 3):
         """Lower envelope of the normalised flow derivative c against the smallest weight for
-        parameter i: (bin centres, min c per bin) over log-spaced bins of w_min (empty bins dropped)."""
+        parameter i: (bin centres, min c per bin) over log-spaced bins of w_min (bins with fewer
+        than ``min_points`` points dropped)."""
         s = self.results[i].samples
         w, c = s[:, 0], s[:, 1]
         keep = np.isfinite(c)
@@ -1013,7 +1020,7 @@ class FamilyScan:
         centres, lows = [], []
         for b in range(bins):
             sel = which == b
-            if np.any(sel):
+            if np.count_nonzero(sel) >= min_points:
                 centres.append(math.sqrt(edges[b] * edges[b + 1]))
                 lows.append(float(np.min(c[sel])))
         return np.array(centres), np.array(lows)
