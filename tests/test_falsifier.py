@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rfisher import GaussianMixture, falsifier, reference
@@ -52,9 +52,10 @@ def test_power_cheap_candidates(candidate):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("candidate", ["V_w", "V_max", "V_bar", ObjectivePlus(1.0, "V_w")], ids=str)
-@pytest.mark.parametrize("seed", [0, 1])
-def test_power_default_budget(candidate, seed):
-    _assert_refuted(falsify(candidate, seed=seed))
+def test_power_default_budget(candidate):
+    """The four refuted candidates of issue 12 at the default budget (seed 0; the benchmark runs
+    more seeds)."""
+    _assert_refuted(falsify(candidate, seed=0))
 
 
 def _flipped_gradient(means, weights):
@@ -105,6 +106,7 @@ def test_collinear_configuration_is_certified_in_ball_arithmetic():
     a, b = confirm("V_w", line, FLOW), confirm("V_w", plane, FLOW)
     assert a.status == b.status == CERTIFIED
     assert a.ball == b.ball
+    assert a.reference is not None and any("skipped" in n for n in b.notes)
 
 
 def test_one_step_violation_confirms_and_the_R_plus_cV_step_matches_40_digits():
@@ -125,11 +127,13 @@ def test_one_step_violation_confirms_and_the_R_plus_cV_step_matches_40_digits():
     assert abs(float(exact) - ev["delta"][0]) <= ev["delta_slack"][0]
 
 
+@settings(max_examples=10)  # each example costs a 40-digit reference (~1 s in d = 2)
 @given(K=st.integers(2, 3), d=st.integers(1, 2), data=st.data())
 def test_flow_slack_bounds_the_float_error(K, d, data):
     """|D̂ − D| ≤ slack, with D = ⟨∇V_w, ∇R⟩ from the 40-digit reference (the slack is the method's
     own error bound, not a tuned constant)."""
-    cfg = data.draw(falsifier.configurations((K, K), (d, d)))
+    # d = 2: scales ≤ 1, where the 40-digit trapezoid reference takes seconds (minutes at 10)
+    cfg = data.draw(falsifier.configurations((K, K), (d, d), scale_range=(0.01, 10.0 if d == 1 else 1.0)))
     means, w = cfg.arrays()
     ev = falsifier._evaluate(falsifier._Candidate("V_w"), means[None], w[None], None, falsifier.reverse_gradient)
     with mpmath.workdps(reference.DPS):
