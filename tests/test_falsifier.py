@@ -130,17 +130,21 @@ def test_one_step_violation_confirms_and_the_R_plus_cV_step_matches_40_digits():
 @settings(max_examples=10)  # each example costs a 40-digit reference (~1 s in d = 2)
 @given(K=st.integers(2, 3), d=st.integers(1, 2), data=st.data())
 def test_flow_slack_bounds_the_float_error(K, d, data):
-    """|D̂ − D| ≤ slack, with D = ⟨∇V_w, ∇R⟩ from the 40-digit reference (the slack is the method's
-    own error bound, not a tuned constant)."""
+    """|D̂ − D| ≤ slack for V_w (D = ⟨∇V_w, ∇R⟩) and for R + V_w (D = ||∇R||² + ⟨∇V_w, ∇R⟩), D from
+    the 40-digit reference: the slack is the method's own error bound, not a tuned constant, and a
+    wrong flow-derivative formula (e.g. R + cV without ||∇R||²) fails here."""
     # d = 2: scales ≤ 1, where the 40-digit trapezoid reference takes seconds (minutes at 10)
     cfg = data.draw(falsifier.configurations((K, K), (d, d), scale_range=(0.01, 10.0 if d == 1 else 1.0)))
     means, w = cfg.arrays()
-    ev = falsifier._evaluate(falsifier._Candidate("V_w"), means[None], w[None], None, falsifier.reverse_gradient)
     with mpmath.workdps(reference.DPS):
         ref = reference.reverse_fisher(GaussianMixture(means, w), GaussianMixture.single(np.zeros(d)))
-        D = sum(2 * mpmath.mpf(float(w[i])) * mpmath.mpf(float(means[i, a])) * ref.gradient[i][a]
-                for i in range(K) for a in range(d))
-    assert abs(ev["D"][0] - float(D)) <= ev["D_slack"][0]
+        g = [ref.gradient[i][a] for i in range(K) for a in range(d)]
+        dv = [2 * mpmath.mpf(float(w[i])) * mpmath.mpf(float(means[i, a])) for i in range(K) for a in range(d)]
+        D_vw = sum(x * y for x, y in zip(dv, g))
+        D_plus = sum(x * x for x in g) + D_vw
+    for spec, D in (("V_w", D_vw), (ObjectivePlus(1.0, "V_w"), D_plus)):
+        ev = falsifier._evaluate(falsifier._Candidate(spec), means[None], w[None], None, falsifier.reverse_gradient)
+        assert abs(ev["D"][0] - float(D)) <= ev["D_slack"][0], spec
 
 
 def _run(kwargs):
