@@ -21,18 +21,20 @@ one-step slack is ``rfisher.lyapunov.change_slack``. Margins are what the search
 
 **Stages** (``falsify``):
 
-1. search: hypothesis' targeted search (``hypothesis.target`` on −m for each condition) over
-   configurations with K ∈ K_range, d ∈ d_range, weights ≥ ``w_floor``, means s·x with
-   x ∈ [−1, 1]^d per component (or exactly μ*) and the scale s log-uniform in [0.01, 10];
-2. refine: a compass search over the means (± h along every coordinate and a ×(1 ± h) rescaling,
-   h halving on failure) from the best ``REFINE_POINTS`` points; every poll of every point is one
-   batch through ``integrate``;
+1. search: hypothesis' targeted search (``hypothesis.target`` on −m, one label per condition and
+   size (K, d), so that the best example of every size is improved) over configurations with
+   K ∈ K_range, d ∈ d_range, weights ≥ ``w_floor``, the farthest mean at distance s from μ*, s
+   log-uniform in [0.01, 10] (``configurations``);
+2. refine: a compass search over the means (± h·s along every coordinate and a ×(1 ± h)
+   rescaling, h halving on failure) from the best point of each size; each iteration polls all
+   points at once, one ``integrate`` batch per size;
 3. shrink: while the violation persists, drop components, map to a line (d = 1), drop axes, put
-   components on μ*, round coordinates and weights to short decimals;
-4. confirm: ``confirm`` recomputes the violation with the 40-digit reference (``rfisher.reference``,
-   d ≤ 2, ∇V in SymPy at 50 digits) and, when python-flint is present and the point is in d = 1
-   or collinear, in ball arithmetic (``rfisher.certified``). A violation that confirms in neither
-   is reported as "not confirmed", never as a refutation.
+   components on μ*, round coordinates and weights to short decimals (the simplest proposal that
+   keeps the violation, in a fixed order);
+4. confirm: ``confirm`` recomputes the violation in ball arithmetic (``rfisher.certified``, when
+   python-flint is present and the point is in d = 1 or collinear) and with the 40-digit reference
+   (``rfisher.reference``, d ≤ 2, ∇V in SymPy at 50 digits). A violation that confirms in neither is
+   reported as "not confirmed", never as a refutation.
 
 **R + c·V** (``ObjectivePlus``). ∇(R + cV) = g + c∇V, so along the flow
 d(R + cV)/dt = −||g||² − c⟨∇V, g⟩: it is ≤ 0 wherever ⟨∇V, g⟩ ≥ 0, and positive exactly where
