@@ -36,6 +36,11 @@ one-step slack is ``rfisher.lyapunov.change_slack``. Margins are what the search
    (``rfisher.reference``, d ≤ 2, ∇V in SymPy at 50 digits). A violation that confirms in neither is
    reported as "not confirmed", never as a refutation.
 
+**Non-smooth candidates.** At a tie of V_max the SymPy derivative (Heaviside(0) = ½) is a
+nonnegative combination of the tied components' gradients u_k = (μ_k − μ*)/||μ_k − μ*||; if it
+gives D < 0, some ⟨u_k, ∂_kR⟩ < 0, and the one-sided derivative of the max, max_k −⟨u_k, ∂_kR⟩,
+is positive: a violation at a tie is still a violation.
+
 **R + c·V** (``ObjectivePlus``). ∇(R + cV) = g + c∇V, so along the flow
 d(R + cV)/dt = −||g||² − c⟨∇V, g⟩: it is ≤ 0 wherever ⟨∇V, g⟩ ≥ 0, and positive exactly where
 ⟨∇V, g⟩ < −||g||²/c. So R + cV fails along the flow itself (for every step size), not only in the
