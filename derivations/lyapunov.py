@@ -81,43 +81,90 @@ def mean_distance_change(ms: MixtureSymbols) -> sp.Expr:
     return -ms.eta * dot(gbar, tuple(2 * (b - t) - ms.eta * g for b, t, g in zip(bar, ms.target, gbar)))
 
 
-def weighted_distance_change(ms: MixtureSymbols) -> sp.Expr:
-    """Closed form: ΔV_w = −2η Σ w_i ⟨μ_i − μ*, g_i⟩ + η² Σ w_i ||g_i||² (proved in the tests)."""
-    lin = sp.Add(*[ms.w[i] * dot(sub(ms.mu[i], ms.target), ms.g[i]) for i in range(ms.K)])
-    quad = sp.Add(*[ms.w[i] * sq_norm(ms.g[i]) for i in range(ms.K)])
+def weighted_family_change(ms: MixtureSymbols, alpha=ALPHA) -> sp.Expr:
+    """Closed form: ΔV_α = −2η Σ w_i^α ⟨μ_i − μ*, g_i⟩ + η² Σ w_i^α ||g_i||² (proved in the tests).
+
+    Printed in this form because the difference V_α(θ − ηg) − V_α(θ) cancels catastrophically for
+    small steps."""
+    lin = sp.Add(*[ms.w[i] ** alpha * dot(sub(ms.mu[i], ms.target), ms.g[i]) for i in range(ms.K)])
+    quad = sp.Add(*[ms.w[i] ** alpha * sq_norm(ms.g[i]) for i in range(ms.K)])
     return -2 * ms.eta * lin + ms.eta**2 * quad
+
+
+def weighted_distance_change(ms: MixtureSymbols) -> sp.Expr:
+    """Closed form: ΔV_w = −2η Σ w_i ⟨μ_i − μ*, g_i⟩ + η² Σ w_i ||g_i||² (V_α at α = 1)."""
+    return weighted_family_change(ms, 1)
+
+
+def unweighted_distance_change(ms: MixtureSymbols) -> sp.Expr:
+    """Closed form: ΔU = −2η ⟨θ − θ*, g⟩ + η² ||g||² (V_α at α = 0)."""
+    return weighted_family_change(ms, 0)
+
+
+def weighted_family_critical_step(ms: MixtureSymbols, alpha=ALPHA) -> sp.Expr:
+    """η* = 2 Σ w_i^α⟨μ_i − μ*, g_i⟩ / Σ w_i^α||g_i||²: ΔV_α < 0 exactly for 0 < η < η* (when η* > 0),
+    the other root of the quadratic ``weighted_family_change``. For α = 0 (U) it is
+    2⟨θ − θ*, g⟩/||g||², the step bound of docs/theory.md."""
+    lin = sp.Add(*[ms.w[i] ** alpha * dot(sub(ms.mu[i], ms.target), ms.g[i]) for i in range(ms.K)])
+    quad = sp.Add(*[ms.w[i] ** alpha * sq_norm(ms.g[i]) for i in range(ms.K)])
+    return 2 * lin / quad
+
+
+def weighted_distance_critical_step(ms: MixtureSymbols) -> sp.Expr:
+    """η* for V_w (α = 1)."""
+    return weighted_family_critical_step(ms, 1)
 
 
 @dataclass(frozen=True)
 class CandidateDerivation:
     """A named candidate: ``builder(ms)`` gives V; ``change(ms)``, if given, a closed form of
-    its one-step change (otherwise ΔV is the difference ``one_step_change``)."""
+    its one-step change (otherwise ΔV is the difference ``one_step_change``). ``member_of`` =
+    (family, parameter) marks a candidate that is a member of a family of ``FAMILIES``: it is
+    printed once, as the family (the tests check that the two expressions agree)."""
 
     name: str
     builder: Callable[[MixtureSymbols], sp.Expr]
     description: str
     change: Callable[[MixtureSymbols], sp.Expr] | None = None
+    member_of: tuple | None = None
+    #: the verdicts its report row expects (docs/theory.md, "Lyapunov candidates"): REFUTED for a candidate
+    #: with a certified counterexample (a PASS would be a loss of the falsifier's power)
+    expected: tuple = ("PASS", "REFUTED")
 
     def one_step_change(self, ms: MixtureSymbols) -> sp.Expr:
         return self.change(ms) if self.change is not None else one_step_change(ms, self.builder(ms))
 
 
-#: The candidates SPEC.md lists that are expressions in (μ, w, μ*). R is monitored separately.
+#: The built-in candidates that are expressions in (μ, w, μ*) (docs/theory.md, "Lyapunov candidates").
+#: R itself is monitored from the objective's values.
 BUILTIN = (
-    CandidateDerivation("V_w", weighted_distance, "Σ_i w_i ||μ_i − μ*||²", weighted_distance_change),
-    CandidateDerivation("V_max", max_distance, "max_i ||μ_i − μ*||"),
-    CandidateDerivation("V_bar", mean_distance, "||Σ_i w_i μ_i − μ*||²", mean_distance_change),
-    CandidateDerivation("U", unweighted_distance, "Σ_i ||μ_i − μ*||²"),
+    CandidateDerivation("V_w", weighted_distance, "Σ_i w_i ||μ_i − μ*||²", weighted_distance_change, ("V_alpha", 1),
+                        ("REFUTED",)),
+    CandidateDerivation("V_max", max_distance, "max_i ||μ_i − μ*||", expected=("REFUTED",)),
+    CandidateDerivation("V_bar", mean_distance, "||Σ_i w_i μ_i − μ*||²", mean_distance_change, expected=("REFUTED",)),
+    CandidateDerivation("U", unweighted_distance, "Σ_i ||μ_i − μ*||²", unweighted_distance_change, ("V_alpha", 0),
+                        ("PASS",)),
 )
 
-#: Candidate families with one real parameter: name -> (builder(ms, parameter), parameter symbol, description).
+
+@dataclass(frozen=True)
+class FamilyDerivation:
+    """A family of candidates with one real parameter: ``builder(ms, parameter)`` gives V and
+    ``change(ms, parameter)`` the closed form of its one-step change."""
+
+    name: str
+    builder: Callable
+    parameter: sp.Symbol
+    description: str
+    change: Callable
+    critical_step: Callable | None = None
+
+    def one_step_change(self, ms: MixtureSymbols) -> sp.Expr:
+        return self.change(ms, self.parameter)
+
+
+#: Candidate families, by name.
 FAMILIES = {
-    "V_alpha": (weighted_family, ALPHA, "Σ_i w_i^α ||μ_i − μ*||²"),
+    "V_alpha": FamilyDerivation("V_alpha", weighted_family, ALPHA, "Σ_i w_i^α ||μ_i − μ*||²", weighted_family_change,
+                                weighted_family_critical_step),
 }
-
-
-def weighted_distance_critical_step(ms: MixtureSymbols) -> sp.Expr:
-    """η* = 2 Σ w_i⟨μ_i − μ*, g_i⟩ / Σ w_i||g_i||²: ΔV_w < 0 exactly for 0 < η < η* (when η* > 0)."""
-    lin = sp.Add(*[ms.w[i] * dot(sub(ms.mu[i], ms.target), ms.g[i]) for i in range(ms.K)])
-    quad = sp.Add(*[ms.w[i] * sq_norm(ms.g[i]) for i in range(ms.K)])
-    return 2 * lin / quad

@@ -17,6 +17,17 @@ class _Printer(PythonCodePrinter):
     def _print_log(self, expr):
         return f"{self._module}.log({self._print(expr.args[0])})"
 
+    def _print_sign(self, expr):
+        if self._module == "np":
+            return f"np.sign({self._print(expr.args[0])})"
+        raise NotImplementedError(f"sign is printed for numpy only, not for {self._module!r}")
+
+    def _print_Heaviside(self, expr):
+        # H(0) = 1/2: the derivative of a maximum at a tie is the average of the two one-sided ones
+        if self._module == "np":
+            return f"np.heaviside({self._print(expr.args[0])}, 0.5)"
+        raise NotImplementedError(f"Heaviside is printed for numpy only, not for {self._module!r}")
+
     def _print_Max(self, expr):
         return self._nested("maximum", expr.args)
 
@@ -42,6 +53,8 @@ class _Printer(PythonCodePrinter):
         base, exp = expr.args
         if exp == sp.Rational(1, 2):
             return f"{self._module}.sqrt({self._print(base)})"
+        if exp == -sp.Rational(1, 2):
+            return f"1/{self._module}.sqrt({self._print(base)})"
         if exp == 2:  # x*x is exact and as fast as anything; avoids pow() in numba and numpy
             b = self.parenthesize(base, sp.printing.precedence.PRECEDENCE["Mul"] + 1)
             return f"{b}*{b}"

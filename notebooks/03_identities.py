@@ -22,7 +22,7 @@ import sympy as sp
 
 from derivations import identities, proofs, scores
 from derivations.symbols import MixtureSymbols
-from rfisher import GaussianMixture, generated_modules, reverse_fisher
+from rfisher import GaussianMixture, pointwise, reverse_fisher
 from rfisher.quadrature import expectation
 
 steps = []
@@ -70,11 +70,10 @@ m_sym = scores.student_posterior_mean(ms)
 f = sp.lambdify([*ms.x, *[c for row in ms.mu for c in row], *ms.nu[0], *ms.r],
                 [identities.stein_integrand(ms), identities.student_fisher_integrand(ms), identities.spread_integrand(ms),
                  *m_sym, sum(c**2 for c in m_sym)], modules="numpy")
-mod = generated_modules.load(3, 1, 2)
 
 
 def g(x):
-    r = mod.responsibilities(x, student.means, student.weights)
+    r = pointwise.responsibilities(x, student.means, student.weights)
     cols = f(*x.T, *student.means.ravel(), *mu_star, *r.T)
     return np.stack([np.broadcast_to(c, x.shape[:1]) for c in cols], axis=1)
 

@@ -102,7 +102,7 @@ def integrand(K: int, J: int, objective: str):
     ``objective`` selects the gradient integrand: "reverse" includes the moving-measure term.
     """
     from derivations import scores
-    from derivations.codegen import _output_names, _outputs
+    from derivations.codegen import integrand_outputs, output_names
     from derivations.printing import print_block, print_expr
     from derivations.symbols import MixtureSymbols
 
@@ -119,8 +119,8 @@ def integrand(K: int, J: int, objective: str):
         lines += [f"{name}_a{k} = {print_expr(a[k], 'B')}" for k in range(n)]
         lines.append(", ".join(f"{name}_{k}" for k in range(n)) + " = B.softmax([" +
                      ", ".join(f"{name}_a{k}" for k in range(n)) + "])")
-    names = [f"out_{p}" for p in range(len(_output_names(ms)))]
-    lines += print_block(_outputs(ms, objective), names, "B")
+    names = [f"out_{p}" for p in range(len(output_names(ms)))]
+    lines += print_block(integrand_outputs(ms, objective), names, "B")
     lines.append("return [" + ", ".join(names) + "]")
     src = "def f(x, mu, w, nu, pi):\n" + "\n".join("    " + line for line in lines) + "\n"
     namespace = {"B": B}

@@ -15,10 +15,22 @@ def _generate(sizes):
     return codegen.generate(sizes)
 
 
+class SympyMismatch(RuntimeError):
+    """The installed SymPy is not the one whose printers produced rfisher/generated/."""
+
+
 def check(folder: Path = GENERATED_DIR, sizes=None, out=sys.stdout) -> list[str]:
-    """Names of files in ``folder`` that differ from a fresh generation (missing, stale, edited)."""
+    """Names of files in ``folder`` that differ from a fresh generation (missing, stale, edited).
+
+    Raises SympyMismatch under another SymPy than ``derivations.codegen.CODEGEN_SYMPY``: its printers
+    may print the same mathematics differently, so a byte comparison would say nothing."""
+    import sympy
+
     from derivations import codegen
 
+    if sympy.__version__ != codegen.CODEGEN_SYMPY:
+        raise SympyMismatch(f"the check needs SymPy {codegen.CODEGEN_SYMPY} (pinned in .ci/constraints.txt), "
+                            f"this is SymPy {sympy.__version__}")
     sizes = codegen.DEFAULT_SIZES if sizes is None else sizes
     bad = []
     expected = _generate(sizes)
@@ -69,9 +81,7 @@ def main(args) -> int:
 
     extra = [args.components, args.teacher, args.dim]
     if any(v is not None for v in extra):
-        K = args.components or 1
-        J = args.teacher or 1
-        d = args.dim or 1
+        K, J, d = (1 if v is None else v for v in extra)
         for name, v in (("--components", K), ("--teacher", J), ("--dim", d)):
             if v < 1:
                 print(f"rfisher codegen: {name} must be ≥ 1, got {v}", file=sys.stderr)
@@ -85,12 +95,16 @@ def main(args) -> int:
         write(folder, [(K, J, d)], index=False)
         return 0
     if args.check:
-        bad = check()
+        try:
+            bad = check()
+        except SympyMismatch as exc:
+            print(f"rfisher codegen --check: {exc}", file=sys.stderr)
+            return 2
         if bad:
             print(f"rfisher codegen --check: {len(bad)} generated file(s) out of date: {', '.join(bad)}\n"
                   "run `rfisher codegen --update` to regenerate", file=sys.stderr)
             return 1
-        print(f"rfisher codegen --check: {len(codegen.DEFAULT_SIZES) + 1} generated files are up to date")
+        print(f"rfisher codegen --check: {len(codegen.generate())} generated files are up to date")
         return 0
     folder = Path(args.out) if args.out else GENERATED_DIR
     written = write(folder, codegen.DEFAULT_SIZES, prune=folder == GENERATED_DIR)

@@ -1,37 +1,178 @@
 """Batched gradient descent on R or F: θ ← θ − η ∇θ, all student means at once, fixed weights.
 
-``gradient_descent`` advances a whole batch of initializations (means (B, K, d)): the steps run in
-the generated compiled function ``{forward,reverse}_descend`` (evaluate with the error-controlled
-quadrature, check, update, for every running trajectory), whole stretches between records at a
-time; with Lyapunov monitors it returns to Python after every step to evaluate their exact
-one-step changes with numpy on the whole batch. No Python loop runs over trajectories or nodes.
+``gradient_descent`` advances a whole batch of initializations (means (B, K, d)). The steps run in
+one compiled function, ``descend`` (evaluate with the error-controlled quadrature, check, update,
+for every running trajectory), whole stretches between records at a time; with Lyapunov monitors
+it returns to Python after every step to evaluate their exact one-step changes with numpy on the
+whole batch. No Python loop runs over trajectories or nodes.
 
 Per trajectory it stops on a step budget, a gradient-norm tolerance, or a parameter tolerance
 (largest move of a mean in one step), and it stops and flags a trajectory that diverges: a
 non-finite objective or gradient, the objective growing past ``divergence_factor`` times its
-initial value, or a mean leaving the ball of radius ``escape_radius``. The others go on.
+first value, or a mean leaving the ball of radius ``escape_radius``. The others go on.
 
 Recorded every ``record_every`` steps (and at the end): the objective, the gradient norm, every
 monitored Lyapunov candidate and (optionally) the means. Streamed at every step, whatever the
 stride: the largest one-step change of each candidate and how many steps increased it by more
-than the accuracy slack (see ``Trajectories.increase_slack``), so that long runs stay bounded
-in memory. Deterministic: the same inputs give bit-identical trajectories.
+than the accuracy slack (``rfisher.lyapunov.change_slack``), so that long runs stay bounded in
+memory. Deterministic: the same inputs give bit-identical trajectories, whatever the batch.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
-from rfisher import generated_modules, lyapunov
+from rfisher import compiled, lyapunov, montecarlo, quadrature
+from rfisher.compiled import D, J, K, P  # bound per size by rfisher.compiled.specialize
+from rfisher.descent_state import STATUS_NAMES, Divergence, Settings, Status, new_state
+from rfisher.lines import line_work
 from rfisher.lyapunov import OBJECTIVE
 from rfisher.mixture import GaussianMixture, as_batch
-from rfisher.quadrature import OBJECTIVES, centered, teacher_shift
+from rfisher.montecarlo import mc_one, mc_work
+from rfisher.quadrature import MAX_NODES, OBJECTIVES, centered, integrate_one, plan_work, teacher_shift
 
-RUNNING, MAX_STEPS, GRAD_TOL, PARAM_TOL, DIVERGED = "running", "max_steps", "grad_tol", "param_tol", "diverged"
+MAX_STEPS, GRAD_TOL, PARAM_TOL, DIVERGED = (STATUS_NAMES[s] for s in (Status.MAX_STEPS, Status.GRAD_TOL,
+                                                                       Status.PARAM_TOL, Status.DIVERGED))
+DIVERGENCE_REASONS = {Divergence.NONE: "", Divergence.NON_FINITE: "non-finite objective or gradient",
+                      Divergence.GREW: "objective grew past {factor:g}× its first value",
+                      Divergence.ESCAPED: "a mean left the ball of radius {radius:g}"}
+
+
+# --- the compiled loop (templates specialised per size and objective by rfisher.compiled) -----------
+
+
+def evaluate_grid(b, state, settings, z, pw, work, value, error, scale):
+    """The objective and its gradient at trajectory b's means by the quadrature, into value, error,
+    scale (P,); returns whether its tolerance was met."""
+    _, ok = integrate_one(state.means[b], state.weights[b], state.teacher_means[b], state.teacher_weights[b],
+                          settings.rtol, settings.atol, settings.max_refine, MAX_NODES, value, error, scale, pw, work)
+    return ok
+
+
+def evaluate_mc(b, state, settings, z, pw, work, value, error, scale):
+    """The same by Monte Carlo with the common samples z (work: the Monte Carlo scratch); the error is
+    three standard errors."""
+    mc_one(state.means[b], state.weights[b], state.teacher_means[b], state.teacher_weights[b], z, value, error, scale,
+           work)
+    for p in range(P):
+        error[p] *= 3.0
+    return True
+
+
+#: ``descend`` calls ``evaluate`` and ``make_work``, bound per rule by ``kernels``.
+evaluate = evaluate_grid
+make_work = line_work
+
+
+def record_evaluation(b, state, ok, value, error, scale):
+    """Keep an evaluation in the state: current (value, error, gradient norm), grad, grad_error, the
+    quadrature's failures and worst relative error."""
+    if not ok:
+        state.quadrature_failures[b] += 1
+    big = 1e-300
+    for p in range(P):
+        big = max(big, abs(scale[p]))
+    gnorm = 0.0
+    for p in range(P):
+        state.worst_relative_error[b] = max(state.worst_relative_error[b], error[p] / big)
+        if p > 0:
+            gnorm += value[p] * value[p]
+    state.current[b, 0] = value[0]
+    state.current[b, 1] = error[0]
+    state.current[b, 2] = math.sqrt(gnorm)
+    for i in range(K):
+        for a in range(D):
+            state.grad[b, i, a] = value[1 + i * D + a]
+            state.grad_error[b, i, a] = error[1 + i * D + a]
+
+
+def divergence_of(b, state, settings, value):
+    """The Divergence code of trajectory b after an evaluation."""
+    finite = True
+    for p in range(P):
+        finite = finite and math.isfinite(value[p])
+    if not finite:
+        return Divergence.NON_FINITE
+    if math.isnan(state.first_value[b]):
+        state.first_value[b] = value[0]
+    if value[0] > settings.divergence_factor * max(state.first_value[b], 1e-300):
+        return Divergence.GREW
+    for i in range(K):
+        for a in range(D):
+            if abs(state.means[b, i, a]) > settings.escape_radius:
+                return Divergence.ESCAPED
+    return Divergence.NONE
+
+
+def step(b, state, settings):
+    """θ ← θ − η∇ for trajectory b; returns the largest move of a coordinate."""
+    moved = 0.0
+    for i in range(K):
+        for a in range(D):
+            delta = settings.step_size * state.grad[b, i, a]
+            state.means[b, i, a] -= delta
+            moved = max(moved, abs(delta))
+    state.steps[b] += 1
+    return moved
+
+
+def descend(state, settings, n_steps, t0, z, start):
+    """Up to n_steps GD steps for every running trajectory, in place; n_steps = 0 only evaluates.
+    start (B, 3) gets the evaluation (value, error, gradient norm) at the first of these steps."""
+    pw = plan_work(K, J, D)
+    work = make_work(K, J, D, P)
+    value, error, scale = np.empty(P), np.empty(P), np.empty(P)
+    for b in range(state.means.shape[0]):
+        if state.status[b] != Status.RUNNING:
+            continue
+        for s in range(max(n_steps, 1)):
+            ok = evaluate(b, state, settings, z, pw, work, value, error, scale)
+            record_evaluation(b, state, ok, value, error, scale)
+            code = divergence_of(b, state, settings, value)
+            if code != Divergence.NONE:
+                state.status[b] = Status.DIVERGED
+                state.diverged_at[b] = t0 + s
+                state.divergence[b] = code
+                break
+            if s == 0:
+                for q in range(3):
+                    start[b, q] = state.current[b, q]
+            if n_steps == 0:
+                break
+            if settings.grad_tol > 0.0 and state.current[b, 2] <= settings.grad_tol:
+                state.status[b] = Status.GRAD_TOL
+                break
+            moved = step(b, state, settings)
+            if settings.param_tol > 0.0 and moved <= settings.param_tol:
+                state.status[b] = Status.PARAM_TOL
+                break
+
+
+@cache
+def kernels(K: int, J: int, d: int, objective: str, rule: str = "grid"):
+    """The compiled ``descend`` for one size, objective and rule ("grid" or "montecarlo")."""
+    if rule == "grid":
+        _, env = quadrature.kernels(K, J, d, objective)
+        env = dict(env, make_work=line_work)
+        template = evaluate_grid
+    else:
+        _, env = montecarlo.kernels(K, J, d, objective)
+        env = dict(env, make_work=mc_work, plan_work=quadrature._plan_work)
+        template = evaluate_mc
+    tag = f"{objective}_{rule}_{compiled.size_tag(K, J, d)}"
+    env["evaluate"] = compiled.specialize(template, tag, env)
+    for name, fn in (("record_evaluation", record_evaluation), ("divergence_of", divergence_of), ("step", step)):
+        env[name] = compiled.specialize(fn, tag, env)
+    return compiled.specialize(descend, tag, env)
+
+
+# --- Python: validate, step, monitor, record, finish ---------------------------------------------------
 
 
 @dataclass
@@ -60,7 +201,7 @@ class Trajectories:
     n_increases: dict = field(default_factory=dict)  # name -> (B,) steps with ΔV > slack
     first_increase: dict = field(default_factory=dict)  # name -> (B,) first such step, −1 if none
     max_quadrature_error: np.ndarray | None = None  # (B,) largest relative error estimate used
-    quadrature_failures: np.ndarray | None = None  # (B,) steps whose tolerance was not met
+    quadrature_failures: np.ndarray | None = None  # (B,) evaluations whose tolerance was not met
     seconds: float = 0.0
 
     @property
@@ -81,52 +222,93 @@ class Trajectories:
         return int(self.steps.sum())
 
 
-def _as_monitors(monitors, K, d):
-    out = []
-    for spec in monitors:
-        m = lyapunov.resolve(spec, K, d)
-        name = m if isinstance(m, str) else m.name
-        if name in [x if isinstance(x, str) else x.name for x in out]:
-            raise ValueError(f"monitor {name!r} given twice")
-        out.append(m)
-    return out
+class _Monitors:
+    """The Lyapunov candidates of a run and their streaming summaries (largest change, its slack, the
+    steps with an increase beyond the slack, the first of them)."""
+
+    def __init__(self, specs, K, d, B):
+        self.items = []
+        for spec in specs:
+            m = lyapunov.resolve(spec, K, d)
+            name = m if isinstance(m, str) else m.name
+            if name in self.names:
+                raise ValueError(f"monitor {name!r} given twice")
+            self.items.append(m)
+        self.max_inc = {n: np.full(B, -np.inf) for n in self.names}
+        self.slack = {n: np.zeros(B) for n in self.names}
+        self.n_inc = {n: np.zeros(B, dtype=np.int64) for n in self.names}
+        self.first_inc = {n: np.full(B, -1, dtype=np.int64) for n in self.names}
+        self.previous = np.full((B, 2), np.nan)  # R and its error before the last step
+
+    @property
+    def names(self):
+        return [m if isinstance(m, str) else m.name for m in self.items]
+
+    @property
+    def candidates(self):
+        return [m for m in self.items if not isinstance(m, str)]
+
+    def stream(self, name, idx, dv, slack, t):
+        """Fold one step's changes ΔV (trajectories idx) into the summaries."""
+        if idx.size == 0:
+            return
+        better = dv > self.max_inc[name][idx]
+        self.max_inc[name][idx[better]] = dv[better]
+        self.slack[name][idx[better]] = slack[better]
+        up = dv > slack
+        self.n_inc[name][idx[up]] += 1
+        fresh = idx[up & (self.first_inc[name][idx] < 0)]
+        self.first_inc[name][fresh] = t
+
+    def objective_change(self, evaluated, start, t):
+        """The change of R over the last step, from consecutive evaluations (slack: both errors)."""
+        if OBJECTIVE in self.names and t > 0:
+            had = np.flatnonzero(evaluated & ~np.isnan(self.previous[:, 0]))
+            self.stream(OBJECTIVE, had, start[had, 0] - self.previous[had, 0], start[had, 1] + self.previous[had, 1], t - 1)
+
+    def candidate_changes(self, stepped, before, w, grad, grad_err, eta, t):
+        target = np.zeros(before.shape[-1])
+        for m in self.candidates:
+            dv = np.asarray(m.delta(before[stepped], w[stepped], target, grad[stepped], eta), dtype=float)
+            slack = np.zeros_like(dv)
+            up = dv >= 0  # only a change that is not a decrease needs its slack
+            if np.any(up):
+                idx = stepped[up]
+                slack[up] = lyapunov.change_slack(m, before[idx], w[idx], target, grad[idx], grad_err[idx], eta, dv[up])
+            self.stream(m.name, stepped, dv, slack, t)
+
+    def remember(self, stepped, start):
+        if OBJECTIVE in self.names:
+            self.previous[:] = np.nan
+            self.previous[stepped] = start[stepped, :2]
 
 
-def gradient_descent(
-    initial_means,
-    weights,
-    teacher: GaussianMixture,
-    *,
-    step_size: float,
-    max_steps: int,
-    objective: str = "reverse",
-    grad_tol: float | None = None,
-    param_tol: float | None = None,
-    record_every: int = 1,
-    record_means: bool = True,
-    monitors=(),
-    divergence_factor: float = 1e6,
-    escape_radius: float = 1e6,
-    rtol: float = 1e-10,
-    atol: float = 1e-12,
-    rule: str = "auto",
-    samples: int = 4096,
-    seed: int = 0,
-    progress: bool | None = None,
-) -> Trajectories:
-    """Run GD on ``objective`` ("reverse": R, "forward": F) from each initialization.
+class _Recorder:
+    """The records every ``record_every`` steps: objective, its error, gradient norm, monitors, means."""
 
-    initial_means (B, K, d) (or (K, d) for one trajectory); weights (K,) or (B, K); teacher a
-    GaussianMixture. ``step_size`` η > 0; ``max_steps`` ≥ 0. ``monitors``: names among "V_w",
-    "V_max", "V_bar", "R", or ``rfisher.lyapunov.UserCandidate`` objects. ``rtol``: the
-    quadrature's relative tolerance at every step, ``atol`` an absolute one (error ≤ rtol·scale + atol):
-    along GD the objective goes to 0, where a purely relative tolerance is neither reachable (R ~ 1e−30
-    at a converged state) nor needed. ``rule``: "grid" (error-controlled
-    quadrature), "montecarlo" (``samples`` antithetic pairs drawn once with ``seed`` and reused at
-    every step, so the runs are deterministic; the error is 3 standard errors), or "auto": the grid
-    when the reduced dimension min(d, K + J − 2) is at most 3, Monte Carlo above. ``progress``: a
-    progress line on stderr (default: when stderr is a terminal and the run is long).
-    """
+    def __init__(self, T, B, K, d, names, record_means, shift):
+        self.steps = np.full(T, -1, dtype=np.int64)
+        self.values, self.errors, self.grad_norms = (np.full((T, B), np.nan) for _ in range(3))
+        self.monitors = {n: np.full((T, B), np.nan) for n in names}
+        self.means = np.full((T, B, K, d), np.nan) if record_means else None
+        self.shift = shift
+        self.row = 0
+        self.last = np.full((B, 3), np.nan)  # the latest evaluation of each trajectory (frozen once it stops)
+
+    def record(self, t, evaluation, monitors, means, w):
+        r = self.row
+        self.steps[r] = t
+        self.values[r], self.errors[r], self.grad_norms[r] = evaluation.T
+        target = np.zeros(means.shape[-1])
+        for m in monitors.items:
+            name = m if isinstance(m, str) else m.name
+            self.monitors[name][r] = evaluation[:, 0] if isinstance(m, str) else m.value(means, w, target)
+        if self.means is not None:
+            self.means[r] = means + self.shift
+        self.row += 1
+
+
+def _validate(objective, step_size, max_steps, record_every, grad_tol, param_tol, teacher, rule, samples):
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if not (np.isfinite(step_size) and step_size > 0):
@@ -140,153 +322,107 @@ def gradient_descent(
             raise ValueError(f"{name} must be positive, got {v!r}")
     if not isinstance(teacher, GaussianMixture):
         raise ValueError("teacher must be a GaussianMixture")
-    init = np.asarray(initial_means, dtype=float)
-    if init.ndim == 2:
-        init = init[None]
-    mu, w, nu, p = as_batch(init, weights, teacher.means, teacher.weights)
-    B, K, d = mu.shape
-    shift = teacher_shift(nu, p)  # work in coordinates centred at the teacher's mean (see quadrature.centered)
-    mu_c, nu_c = centered(mu, nu, p)
-    target = np.zeros(d)
     if rule not in ("auto", "grid", "montecarlo"):
         raise ValueError(f"rule must be 'auto', 'grid' or 'montecarlo', got {rule!r}")
+    if rule == "montecarlo" and (int(samples) != samples or samples < 2):
+        raise ValueError(f"samples must be an integer ≥ 2, got {samples!r}")
+
+
+def gradient_descent(initial_means, weights, teacher: GaussianMixture, *, step_size: float, max_steps: int,
+                     objective: str = "reverse", grad_tol: float | None = None, param_tol: float | None = None,
+                     record_every: int = 1, record_means: bool = True, monitors=(), divergence_factor: float = 1e6,
+                     escape_radius: float = 1e6, rtol: float = 1e-10, atol: float = 1e-12, rule: str = "auto",
+                     samples: int = 4096, seed: int = 0, progress: bool | None = None) -> Trajectories:
+    """Run GD on ``objective`` ("reverse": R, "forward": F) from each initialization.
+
+    initial_means (B, K, d) (or (K, d) for one trajectory); weights (K,) or (B, K); teacher a
+    GaussianMixture. ``step_size`` η > 0; ``max_steps`` ≥ 0. ``monitors``: built-in candidate names
+    ("V_w", "V_max", "V_bar", "U"), "R", or ``rfisher.lyapunov`` candidate objects. ``rtol``: the
+    quadrature's relative tolerance at every step, ``atol`` an absolute one (error ≤ rtol·scale + atol):
+    along GD the objective goes to 0, where a purely relative tolerance is neither reachable nor
+    needed. ``rule``: "grid" (error-controlled quadrature), "montecarlo" (``samples`` antithetic pairs
+    drawn once with ``seed`` and reused at every step: deterministic, error 3 standard errors), or
+    "auto": the grid when the reduced dimension min(d, K + J − 2) is at most 3, Monte Carlo above.
+    ``progress``: a progress line on stderr (default: when stderr is a terminal and the run is long).
+    """
+    _validate(objective, step_size, max_steps, record_every, grad_tol, param_tol, teacher, rule, samples)
+    init = np.asarray(initial_means, dtype=float)
+    mu, w, nu, p = as_batch(init[None] if init.ndim == 2 else init, weights, teacher.means, teacher.weights)
+    B, K, d = mu.shape
+    shift = teacher_shift(nu, p)  # work in coordinates centred at the teacher's mean (quadrature.centered)
+    mu_c, nu_c = centered(mu, nu, p)
     if rule == "auto":
         rule = "grid" if min(d, K + nu.shape[1] - 2) <= 3 else "montecarlo"
-    if rule == "montecarlo":
-        if int(samples) != samples or samples < 2:
-            raise ValueError(f"samples must be an integer ≥ 2, got {samples!r}")
-        z = np.random.default_rng(seed).standard_normal((int(samples), d))
-    else:
-        z = np.zeros((0, d))
-    mons = _as_monitors(monitors, K, d)
-    names = [m if isinstance(m, str) else m.name for m in mons]
-
-    module = generated_modules.load(K, nu.shape[1], d)
-    descend = module.reverse_descend if objective == "reverse" else module.forward_descend
-    lyap = [m for m in mons if not isinstance(m, str)]
-    chunk = 1 if mons else record_every  # monitors need every step in Python; otherwise whole chunks compile-run
-
-    T = max_steps // record_every + 2
-    rec_steps = np.full(T, -1, dtype=np.int64)
-    values, value_errors, grad_norms = (np.full((T, B), np.nan) for _ in range(3))
-    mon_rec = {n: np.full((T, B), np.nan) for n in names}
-    means_rec = np.full((T, B, K, d), np.nan) if record_means else None
-    max_inc = {n: np.full(B, -np.inf) for n in names}
-    inc_slack = {n: np.zeros(B) for n in names}
-    n_inc = {n: np.zeros(B, dtype=np.int64) for n in names}
-    first_inc = {n: np.full(B, -1, dtype=np.int64) for n in names}
-    # state shared with the compiled steps (see the generated *_descend)
-    code = np.zeros(B, dtype=np.int8)
-    steps = np.zeros(B, dtype=np.int64)
-    init_value = np.full(B, np.nan)
-    first = np.full((B, 3), np.nan)
-    last = np.full((B, 3), np.nan)
-    grad = np.zeros((B, K, d))
-    grad_err = np.zeros((B, K, d))
-    q_fail = np.zeros(B, dtype=np.int64)
-    max_qerr = np.zeros(B)
-    div_at = np.full(B, -1, dtype=np.int64)
-    div_code = np.zeros(B, dtype=np.int8)
-    current = np.full((B, 3), np.nan)  # value, error, grad norm at the current recorded state
-    prev = np.full((B, 2), np.nan)  # R and its error before the last step (for the "R" monitor)
-
+    z = montecarlo.samples_for(seed, int(samples), d) if rule == "montecarlo" else np.zeros((0, d))
+    mons = _Monitors(monitors, K, d, B)
+    state = new_state(mu_c, w, nu_c, p)
+    settings = Settings(float(step_size), float(rtol), float(atol), 4, 0.0 if grad_tol is None else float(grad_tol),
+                        0.0 if param_tol is None else float(param_tol), float(divergence_factor), float(escape_radius))
+    descend = kernels(K, nu.shape[1], d, objective, rule)
+    rec = _Recorder(max_steps // record_every + 2, B, K, d, mons.names, record_means, shift)
+    chunk = 1 if mons.items else record_every  # monitors need every step in Python
     show = progress if progress is not None else (sys.stderr.isatty() and B * max_steps > 2_000_000)
     t_start = time.perf_counter()
-    row = 0
-    gtol = 0.0 if grad_tol is None else float(grad_tol)
-    ptol = 0.0 if param_tol is None else float(param_tol)
-
-    def run(n, t, status_arr):
-        descend(mu_c, w, nu_c, p, float(step_size), int(n), float(rtol), float(atol), 4, gtol, ptol, float(divergence_factor),
-                float(escape_radius), int(t), status_arr, steps, init_value, first, last, grad, grad_err, q_fail,
-                max_qerr, div_at, div_code, z)
-
-    def record(t, before):
-        nonlocal row
-        rec_steps[row] = t
-        values[row], value_errors[row], grad_norms[row] = current.T
-        for m in mons:
-            n = m if isinstance(m, str) else m.name
-            mon_rec[n][row] = current[:, 0] if isinstance(m, str) else m.value(before, w, target)
-        if means_rec is not None:
-            means_rec[row] = before + shift
-        row += 1
-
+    start = np.full((B, 3), np.nan)
     t = 0
-    while t < max_steps and np.any(code == 0):
-        running = code == 0
-        before = mu_c.copy() if (lyap or means_rec is not None or t % record_every == 0) else None
+    while t < max_steps and np.any(state.status == Status.RUNNING):
+        running = state.status == Status.RUNNING
+        before = state.means.copy()
         n = min(chunk, max_steps - t)
-        run(n, t, code)
-        evaluated = running & ~((code == 4) & (div_at == t))
-        current[evaluated] = first[evaluated]
-        if OBJECTIVE in names and t > 0:
-            had = np.flatnonzero(evaluated & ~np.isnan(prev[:, 0]))
-            _stream(OBJECTIVE, had, first[had, 0] - prev[had, 0], first[had, 1] + prev[had, 1], t - 1,
-                    max_inc, inc_slack, n_inc, first_inc)
+        start[:] = np.nan
+        descend(state, settings, n, t, z, start)
+        evaluated = running & ~np.isnan(start[:, 0])
+        mons.objective_change(evaluated, start, t)
+        rec.last[evaluated] = start[evaluated]
         if t % record_every == 0:
-            record(t, before)
-        stepped = np.flatnonzero(running & (steps > 0) & (code != 4) & ~((code == 2) & (current[:, 2] <= gtol)))
-        stepped = stepped[np.any(mu_c[stepped] != before[stepped], axis=(1, 2))] if (lyap and stepped.size) else stepped
-        for m in lyap:
-            idx = stepped
-            dv = np.asarray(m.delta(before[idx], w[idx], target, grad[idx], step_size), dtype=float)
-            slack = np.zeros_like(dv)
-            up = dv >= 0  # only a change that is not a decrease needs its slack
-            if np.any(up):
-                slack[up] = lyapunov.change_slack(m, before[idx][up], w[idx][up], target, grad[idx][up], grad_err[idx][up],
-                                                  step_size, dv[up])
-            _stream(m.name, idx, dv, slack, t, max_inc, inc_slack, n_inc, first_inc)
-        if OBJECTIVE in names:
-            prev[:] = np.nan
-            prev[stepped] = first[stepped, :2]
+            rec.record(t, rec.last, mons, before, w)
+        stepped = np.flatnonzero(running & np.any(state.means != before, axis=(1, 2)))
+        mons.candidate_changes(stepped, before, w, state.grad, state.grad_error, step_size, t)
+        mons.remember(stepped, start)
         t += n
         if show:
             print(f"\rGD {objective}: step {t}/{max_steps} ({100 * t / max(1, max_steps):.0f}%), "
-                  f"{int(np.sum(code == 0))} running, {time.perf_counter() - t_start:.1f}s", end="", file=sys.stderr)
+                  f"{int(np.sum(state.status == Status.RUNNING))} running, {time.perf_counter() - t_start:.1f}s",
+                  end="", file=sys.stderr)
     if show:
         print(file=sys.stderr)
-    # evaluate every final state (without stepping) so that the last record is exact
-    probe = np.zeros(B, dtype=np.int8)
-    saved = (init_value.copy(), div_at.copy(), div_code.copy(), q_fail.copy(), max_qerr.copy())
-    first[:] = np.nan
-    run(0, t, probe)
-    init_value[:], div_at[:], div_code[:], q_fail[:], max_qerr[:] = saved
-    current[:] = first
-    if OBJECTIVE in names:
-        had = np.flatnonzero(~np.isnan(prev[:, 0]) & ~np.isnan(first[:, 0]))
-        _stream(OBJECTIVE, had, first[had, 0] - prev[had, 0], first[had, 1] + prev[had, 1], t - 1,
-                max_inc, inc_slack, n_inc, first_inc)
-    code[code == 0] = 1
-    if row == 0 or rec_steps[row - 1] != t:
-        record(t, mu_c.copy())
-    for n in names:
-        max_inc[n][np.isneginf(max_inc[n])] = np.nan
-    status = np.array([MAX_STEPS, MAX_STEPS, GRAD_TOL, PARAM_TOL, DIVERGED])[code]
-    reason = np.array(["", "non-finite objective or gradient", f"objective grew past {divergence_factor:g}× its initial value",
-                       f"a mean left the ball of radius {escape_radius:g}"])[div_code]
+    return _finish(state, settings, descend, z, t, mons, rec, shift, objective, rule, teacher, mu, t_start)
+
+
+def _finish(state, settings, descend, z, t, mons, rec, shift, objective, rule, teacher, mu, t_start) -> Trajectories:
+    """Evaluate every final state (without stepping) so that the last record is exact; build the result."""
+    B = len(state.status)
+    probe = state._replace(status=np.zeros(B, dtype=np.int8), first_value=state.first_value.copy(),
+                           diverged_at=state.diverged_at.copy(), divergence=state.divergence.copy(),
+                           quadrature_failures=state.quadrature_failures.copy(),
+                           worst_relative_error=state.worst_relative_error.copy(), steps=state.steps.copy())
+    final = np.full((B, 3), np.nan)
+    descend(probe, settings, 0, t, z, final)
+    mons.objective_change(~np.isnan(final[:, 0]), final, t)
+    final = np.where(np.isnan(final[:, :1]), rec.last, final)
+    if rec.row == 0 or rec.steps[rec.row - 1] != t:
+        rec.record(t, final, mons, state.means.copy(), state.weights)
+    else:
+        rec.values[rec.row - 1], rec.errors[rec.row - 1], rec.grad_norms[rec.row - 1] = final.T
+    code = state.status.copy()
+    code[code == Status.RUNNING] = Status.MAX_STEPS
+    status = np.array([STATUS_NAMES[Status(c)] for c in code])
+    reasons = np.array([DIVERGENCE_REASONS[Divergence(c)].format(factor=settings.divergence_factor,
+                                                                  radius=settings.escape_radius)
+                        for c in state.divergence])
+    T = rec.row
+    for n in mons.names:
+        mons.max_inc[n][np.isneginf(mons.max_inc[n])] = np.nan
     return Trajectories(
-        objective=objective, rule=rule, step_size=float(step_size), weights=w.copy(), teacher=teacher,
-        initial_means=mu, final_means=mu_c + shift, steps=steps, status=status, diverged_at=div_at,
-        divergence_reason=reason, record_steps=rec_steps[:row], values=values[:row],
-        value_errors=value_errors[:row], grad_norms=grad_norms[:row], monitors={n: v[:row] for n, v in mon_rec.items()},
-        means=None if means_rec is None else means_rec[:row], max_increase=max_inc, increase_slack=inc_slack,
-        n_increases=n_inc, first_increase=first_inc, max_quadrature_error=max_qerr, quadrature_failures=q_fail,
+        objective=objective, rule=rule, step_size=settings.step_size, weights=state.weights.copy(), teacher=teacher,
+        initial_means=mu, final_means=state.means + shift, steps=state.steps.copy(), status=status,
+        diverged_at=state.diverged_at.copy(), divergence_reason=reasons, record_steps=rec.steps[:T],
+        values=rec.values[:T], value_errors=rec.errors[:T], grad_norms=rec.grad_norms[:T],
+        monitors={n: v[:T] for n, v in rec.monitors.items()}, means=None if rec.means is None else rec.means[:T],
+        max_increase=mons.max_inc, increase_slack=mons.slack, n_increases=mons.n_inc, first_increase=mons.first_inc,
+        max_quadrature_error=state.worst_relative_error.copy(), quadrature_failures=state.quadrature_failures.copy(),
         seconds=time.perf_counter() - t_start,
     )
-
-
-def _stream(name, idx, dv, slack, t, max_inc, inc_slack, n_inc, first_inc):
-    """Fold one step's changes ΔV (for trajectories idx) into the streaming summaries."""
-    if idx.size == 0:
-        return
-    better = dv > max_inc[name][idx]
-    max_inc[name][idx[better]] = dv[better]
-    inc_slack[name][idx[better]] = slack[better]
-    up = dv > slack
-    n_inc[name][idx[up]] += 1
-    fresh = idx[up & (first_inc[name][idx] < 0)]
-    first_inc[name][fresh] = t
 
 
 def random_initializations(seed: int, n: int, K: int, d: int, radius: float, *, target=None,

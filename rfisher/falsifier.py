@@ -172,7 +172,7 @@ class _Candidate:
             return builtin[spec](ms) if spec in builtin else None
         if isinstance(spec, lyapunov.FamilyMember):
             # float(parameter), as FamilyMember.resolve uses: a SymPy Float holds that double exactly
-            return L.FAMILIES[spec.family][0](ms, float(spec.parameter))
+            return L.FAMILIES[spec.family].builder(ms, float(spec.parameter))
         if isinstance(spec, lyapunov.UserCandidate):
             return sp.sympify(spec.builder(ms))
         builder = getattr(spec, "builder", None)

@@ -1,16 +1,18 @@
-"""Lyapunov candidates as monitors for the GD runner (SPEC.md, claim C5).
+"""Lyapunov candidates for GD on R (docs/theory.md, "Lyapunov candidates"), as monitors.
 
-A monitor has a ``value(means, weights, target)`` and the exact one-step change
-``delta(means, weights, target, grad, eta) = V(means − eta·grad) − V(means)``, both vectorized
-over a batch (means (B, K, d)). Built-in candidates come from ``rfisher/generated/lyapunov_*``
-(printed from derivations/lyapunov.py):
+A candidate for one size (K, d) is a ``Monitor``: ``value(means, weights, target)``, its gradient
+∇_μ V and the exact one-step change ``delta(means, weights, target, grad, eta) = V(means − eta·grad)
+− V(means)``, all vectorised over a batch (means (B, K, d)). The built-in candidates and families are
+SymPy expressions in ``derivations/lyapunov.py``, printed into ``rfisher/generated/lyapunov_*``:
 
-    V_w    Σ_i w_i ||μ_i − μ*||²
+    V_w    Σ_i w_i ||μ_i − μ*||²          (the family V_α at α = 1)
+    U      Σ_i ||μ_i − μ*||²              (V_α at α = 0)
     V_max  max_i ||μ_i − μ*||
     V_bar  ||Σ_i w_i μ_i − μ*||²
+    V_α    Σ_i w_i^α ||μ_i − μ*||²       (``FamilyMember("V_alpha", α)``)
     R      the objective itself (its change is read off consecutive objective values)
 
-A user adds a candidate as a SymPy expression, built from the symbols of
+A user adds a candidate as a SymPy expression in the symbols of
 ``derivations.symbols.MixtureSymbols`` (``ms.mu[i][a]``, ``ms.w[i]``, ``ms.target[a]``)::
 
     from rfisher.lyapunov import UserCandidate
@@ -18,34 +20,105 @@ A user adds a candidate as a SymPy expression, built from the symbols of
                                              for i in range(ms.K)))
     gradient_descent(..., monitors=["V_w", V4])
 
-Its one-step change is derived symbolically (``derivations.lyapunov.one_step_change``) and both
-are lambdified to numpy for the size at hand.
+Its gradient and one-step change are derived symbolically (``derivations.lyapunov``) and
+lambdified for the size at hand; a built-in candidate is one more expression in derivations/ and a
+regeneration (``rfisher codegen``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 
 from rfisher import generated_modules
 
-BUILTIN_NAMES = ("V_w", "V_max", "V_bar", "U")
 OBJECTIVE = "R"
 
 
 @dataclass(frozen=True)
 class Monitor:
-    """A resolved candidate for one size (K, d), vectorized over a batch (means (B, K, d), weights
-    (B, K) or (K,), target (d,)): ``value`` -> (B,), ``gradient`` -> ∇_μ V (B, K, d), ``delta(...,
-    grad, eta)`` -> V(means − eta·grad) − V(means) (B,)."""
+    """A resolved candidate for one size (K, d), vectorised over a batch: ``value`` -> (B,),
+    ``gradient`` -> ∇_μ V (B, K, d), ``delta(..., grad, eta)`` -> V(means − eta·grad) − V(means) (B,)."""
 
     name: str
     value: Callable
     delta: Callable
-    gradient: Callable | None = None
+    gradient: Callable
+    critical_step: Callable | None = None
+
+
+def _shape(means, weights, target, *more):
+    return np.broadcast_shapes(np.shape(means)[:-2], np.shape(weights)[:-1], np.shape(target)[:-1], *more)
+
+
+def _monitor(name: str, fns, K: int, d: int, parameter: tuple = ()) -> Monitor:
+    """Broadcasting wrappers around printed functions (value, gradient, change[, critical step])."""
+    f_value, f_gradient, f_change = fns[:3]
+    f_critical = fns[3] if len(fns) > 3 else None
+
+    def arrays(means, weights, target):
+        return np.asarray(means, dtype=float), np.asarray(weights, dtype=float), np.asarray(target, dtype=float)
+
+    def value(means, weights, target):
+        m, w, t = arrays(means, weights, target)
+        return np.broadcast_to(np.asarray(f_value(m, w, t, *parameter), dtype=float), _shape(m, w, t)).copy()
+
+    def gradient(means, weights, target):
+        m, w, t = arrays(means, weights, target)
+        shape = _shape(m, w, t)
+        parts = f_gradient(m, w, t, *parameter)
+        parts = parts if isinstance(parts, tuple) else (parts,)
+        return np.stack([np.broadcast_to(np.asarray(c, dtype=float), shape) for c in parts], axis=-1).reshape(*shape, K, d)
+
+    def delta(means, weights, target, grad, eta):
+        m, w, t = arrays(means, weights, target)
+        g = np.asarray(grad, dtype=float)
+        shape = _shape(m, w, t, g.shape[:-2], np.shape(eta))
+        return np.broadcast_to(np.asarray(f_change(m, w, t, g, np.asarray(eta, dtype=float), *parameter), dtype=float),
+                               shape).copy()
+
+    critical = None
+    if f_critical is not None:
+        def critical(means, weights, target, grad):
+            m, w, t = arrays(means, weights, target)
+            g = np.asarray(grad, dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = f_critical(m, w, t, g, *parameter)
+            return np.broadcast_to(np.asarray(out, dtype=float), _shape(m, w, t, g.shape[:-2])).copy()
+
+    return Monitor(name, value, delta, gradient, critical)
+
+
+@cache
+def builtin(name: str, K: int, d: int) -> Monitor:
+    """A built-in candidate of derivations/lyapunov.py (a family member through its family)."""
+    from derivations import lyapunov
+
+    known = {c.name: c for c in lyapunov.BUILTIN}
+    if name not in known:
+        raise ValueError(f"unknown Lyapunov candidate {name!r}: use one of {(*known, OBJECTIVE)}, a UserCandidate "
+                         "or a FamilyMember")
+    if known[name].member_of is not None:
+        family, parameter = known[name].member_of
+        return _family(family, float(parameter), K, d, name)
+    mod = generated_modules.load_lyapunov(K, d)
+    return _monitor(name, (getattr(mod, name), getattr(mod, f"{name}_gradient"), getattr(mod, f"{name}_change")), K, d)
+
+
+@cache
+def _family(family: str, parameter: float, K: int, d: int, name: str) -> Monitor:
+    from derivations import lyapunov
+
+    if family not in lyapunov.FAMILIES:
+        raise ValueError(f"unknown candidate family {family!r}; families: {sorted(lyapunov.FAMILIES)}")
+    mod = generated_modules.load_lyapunov(K, d)
+    fns = [getattr(mod, family), getattr(mod, f"{family}_gradient"), getattr(mod, f"{family}_change")]
+    if hasattr(mod, f"{family}_critical_step"):
+        fns.append(getattr(mod, f"{family}_critical_step"))
+    return _monitor(name, fns, K, d, (float(parameter),))
 
 
 @dataclass(frozen=True)
@@ -61,20 +134,16 @@ class FamilyMember:
         return f"{self.family}({self.parameter:g})"
 
     def resolve(self, K: int, d: int) -> Monitor:
-        from derivations import lyapunov
-
-        if self.family not in lyapunov.FAMILIES:
-            raise ValueError(f"unknown candidate family {self.family!r}; families: {sorted(lyapunov.FAMILIES)}")
-        builder, symbol, _ = lyapunov.FAMILIES[self.family]
-        return _lambdified(self.name, lambda ms: builder(ms, float(self.parameter)), K, d)
+        return _family(self.family, float(self.parameter), K, d, self.name)
 
 
 @dataclass(frozen=True)
 class UserCandidate:
-    """A candidate given as ``builder(ms) -> sympy.Expr`` in ms.mu, ms.w, ms.target."""
+    """A candidate given as ``builder(ms) -> sympy.Expr`` in ms.mu, ms.w, ms.target. Two candidates are
+    the same only if they have the same name and the same builder (the formula is part of the identity)."""
 
     name: str
-    builder: Callable = field(compare=False)
+    builder: Callable
 
     def resolve(self, K: int, d: int) -> Monitor:
         return _lambdified(self.name, self.builder, K, d)
@@ -92,35 +161,20 @@ def _lambdified(name: str, builder: Callable, K: int, d: int) -> Monitor:
     free = V.free_symbols - {c for row in ms.mu for c in row} - set(ms.w) - set(ms.target)
     if free:
         raise ValueError(f"candidate {name!r} uses symbols other than ms.mu, ms.w, ms.target: {sorted(map(str, free))}")
-    dV = lyapunov.one_step_change(ms, V)
-    grad = [c for row in lyapunov.gradient(ms, V) for c in row]
     mu = [c for row in ms.mu for c in row]
     g = [c for row in ms.g for c in row]
-    f_v = sp.lambdify([*mu, *ms.w, *ms.target], V, modules="numpy", cse=True)
-    f_d = sp.lambdify([*mu, *ms.w, *ms.target, *g, ms.eta], dV, modules="numpy", cse=True)
-    f_g = sp.lambdify([*mu, *ms.w, *ms.target], grad, modules="numpy", cse=True)
+    args = [*mu, *ms.w, *ms.target]
+    f_v = sp.lambdify(args, V, modules="numpy", cse=True)
+    f_d = sp.lambdify([*args, *g, ms.eta], lyapunov.one_step_change(ms, V), modules="numpy", cse=True)
+    f_g = sp.lambdify(args, [c for row in lyapunov.gradient(ms, V) for c in row], modules="numpy", cse=True)
 
     def unpack(means, weights, target):
-        means, weights, target = np.asarray(means), np.asarray(weights), np.asarray(target)
-        return [means[..., i, a] for i in range(K) for a in range(d)] + [weights[..., i] for i in range(K)] + \
-            [target[..., a] for a in range(d)]
+        return ([means[..., i, a] for i in range(K) for a in range(d)] + [weights[..., i] for i in range(K)]
+                + [target[..., a] for a in range(d)])
 
-    def value(means, weights, target):
-        shape = np.broadcast_shapes(np.shape(means)[:-2], np.shape(weights)[:-1], np.shape(target)[:-1])
-        return np.broadcast_to(np.asarray(f_v(*unpack(means, weights, target)), dtype=float), shape)
-
-    def delta(means, weights, target, grad, eta):
-        grad = np.asarray(grad)
-        shape = np.broadcast_shapes(np.shape(means)[:-2], np.shape(weights)[:-1], np.shape(target)[:-1], grad.shape[:-2])
-        gs = [grad[..., i, a] for i in range(K) for a in range(d)]
-        return np.broadcast_to(np.asarray(f_d(*unpack(means, weights, target), *gs, eta), dtype=float), shape)
-
-    def gradient(means, weights, target):
-        shape = np.broadcast_shapes(np.shape(means)[:-2], np.shape(weights)[:-1], np.shape(target)[:-1])
-        parts = [np.broadcast_to(np.asarray(c, dtype=float), shape) for c in f_g(*unpack(means, weights, target))]
-        return np.stack(parts, axis=-1).reshape(*shape, K, d)
-
-    return Monitor(name, value, delta, gradient)
+    fns = (lambda m, w, t: f_v(*unpack(m, w, t)), lambda m, w, t: tuple(f_g(*unpack(m, w, t))),
+           lambda m, w, t, grad, eta: f_d(*unpack(m, w, t), *[grad[..., i, a] for i in range(K) for a in range(d)], eta))
+    return _monitor(name, fns, K, d)
 
 
 def resolve(spec, K: int, d: int) -> Monitor | str:
@@ -129,24 +183,18 @@ def resolve(spec, K: int, d: int) -> Monitor | str:
         return spec.resolve(K, d)
     if spec == OBJECTIVE:
         return OBJECTIVE
-    if spec in BUILTIN_NAMES:
-        mod = generated_modules.load_lyapunov(K, d)
-        return Monitor(spec, getattr(mod, spec), getattr(mod, f"delta_{spec}"), _builtin_gradient(spec, K, d))
-    raise ValueError(f"unknown Lyapunov candidate {spec!r}: use one of {(*BUILTIN_NAMES, OBJECTIVE)}, "
-                     "a UserCandidate or a FamilyMember")
+    if not isinstance(spec, str):
+        raise ValueError(f"a Lyapunov candidate is a name, a UserCandidate or a FamilyMember, got {spec!r}")
+    return builtin(spec, K, d)
 
 
-def _builtin_gradient(name: str, K: int, d: int):
-    from derivations import lyapunov
-
-    builder = {c.name: c.builder for c in lyapunov.BUILTIN}[name]
-    return _lambdified(name, builder, K, d).gradient
-
-
-def critical_step(means, weights, target, grad):
-    """η* = 2Σ w_i⟨μ_i − μ*, g_i⟩ / Σ w_i||g_i||²: V_w decreases along θ − ηg exactly for 0 < η < η*."""
+def critical_step(means, weights, target, grad, candidate: str = "V_w"):
+    """η* with V(θ − ηg) < V(θ) exactly for 0 < η < η* (V_w by default; any member of V_α)."""
     K, d = np.shape(means)[-2:]
-    return generated_modules.load_lyapunov(K, d).V_w_critical_step(means, weights, target, grad)
+    mon = resolve(candidate, K, d)
+    if mon.critical_step is None:
+        raise ValueError(f"no closed-form critical step for {candidate!r}")
+    return mon.critical_step(means, weights, target, grad)
 
 
 def change_slack(mon: Monitor, mu, w, target, grad, grad_err, eta, dv):

@@ -1,23 +1,99 @@
 """Monte Carlo rule for mixture expectations in any dimension, with a standard error.
 
 E_{Σ w_c N(c, I)}[f] = Σ_c w_c E[f(c + z)] is estimated with the same ``samples`` standard normal
-draws z for every component and every parameter set (common random numbers), in antithetic
-pairs (z, −z). The standard error is √(Σ_c w_c² s_c² / n_pairs) with s_c² the sample variance
-of the pair means. Deterministic: a seed gives the same draws bit for bit.
+draws z for every component and every parameter set (common random numbers), in antithetic pairs
+(z, −z). The standard error is √(Σ_c w_c² s_c²/n_pairs), s_c² the sample variance of the pair
+means. Deterministic: a seed gives the same draws, and the same numbers, bit for bit.
 
-Use it where the grid rule does not reach (reduced dimension above 3); its error is ~1/√n,
-against ~1e−12 for the grid rule.
+Use it where the grid rule does not reach (reduced dimension above 3); its error is ~1/√n, against
+~1e−12 for the grid rule. ``mc_one`` is a template specialised per size (``rfisher.compiled``).
 """
 
 from __future__ import annotations
 
+import math
+from collections import namedtuple
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
-from rfisher import generated_modules
+from rfisher import compiled
+
+# the size, the objective and the generated functions are bound per size by rfisher.compiled.specialize
+from rfisher.compiled import REVERSE, D, J, K, P, integrand, njit, student_logits, teacher_logits
 from rfisher.mixture import as_batch
+from rfisher.pointwise import softmax_columns
 from rfisher.quadrature import OBJECTIVES, centered
+
+#: Pairs of samples per call of the generated integrand.
+CHUNK = 256
+
+MCWork = namedtuple("MCWork", "x r rho out plus")
+
+
+@njit
+def mc_work(K, J, d, P):
+    return MCWork(np.empty((d, CHUNK)), np.empty((K, CHUNK)), np.empty((J, CHUNK)), np.empty((P, CHUNK)),
+                  np.empty((P, CHUNK)))
+
+
+def mc_one(mu, w, nu, pi, z, value, stderr, scale, work):
+    """Σ_c w_c mean over the pairs (c + z_n, c − z_n) of the integrand (value, P), its standard error
+    (stderr) and Σ_c w_c mean |f| (scale), for one parameter set; z (N, d)."""
+    centers = mu if REVERSE else nu
+    cweights = w if REVERSE else pi
+    N = z.shape[0]
+    for p in range(P):
+        value[p] = 0.0
+        stderr[p] = 0.0
+        scale[p] = 0.0
+    for c in range(centers.shape[0]):
+        s1 = np.zeros(P)
+        s2 = np.zeros(P)
+        sa = np.zeros(P)
+        for start in range(0, N, CHUNK):
+            n = min(CHUNK, N - start)
+            for sign in (1.0, -1.0):
+                for a in range(D):
+                    for i in range(n):
+                        work.x[a, i] = centers[c, a] + sign * z[start + i, a]
+                student_logits(n, work.x, mu, w, work.r)
+                softmax_columns(work.r, n)
+                teacher_logits(n, work.x, nu, pi, work.rho)
+                softmax_columns(work.rho, n)
+                integrand(n, work.x, mu, nu, work.r, work.rho, work.plus if sign > 0 else work.out)
+            for p in range(P):
+                for i in range(n):
+                    pair = 0.5 * (work.plus[p, i] + work.out[p, i])
+                    s1[p] += pair
+                    s2[p] += pair * pair
+                    sa[p] += 0.5 * (abs(work.plus[p, i]) + abs(work.out[p, i]))
+        wc = cweights[c]
+        for p in range(P):
+            mean = s1[p] / N
+            var = max(s2[p] / N - mean * mean, 0.0) * N / max(N - 1, 1)
+            value[p] += wc * mean
+            stderr[p] += wc * wc * var / N
+            scale[p] += wc * sa[p] / N
+    for p in range(P):
+        stderr[p] = math.sqrt(stderr[p])
+
+
+def mc_batch(means, weights, teacher_means, teacher_weights, z, value, stderr, scale):
+    work = mc_work(K, J, D, P)
+    for b in range(means.shape[0]):
+        mc_one(means[b], weights[b], teacher_means[b], teacher_weights[b], z, value[b], stderr[b], scale[b], work)
+
+
+@cache
+def kernels(K: int, J: int, d: int, objective: str):
+    """The compiled Monte Carlo rule for one size and objective: (batch driver, bindings)."""
+    tag = f"{objective}_{compiled.size_tag(K, J, d)}"
+    env = compiled.size_bindings(K, J, d, objective)
+    env["mc_work"] = mc_work
+    env["mc_one"] = compiled.specialize(mc_one, tag, env)
+    return compiled.specialize(mc_batch, tag, env), env
 
 
 @dataclass
@@ -28,9 +104,14 @@ class MonteCarloResult:
     objective: str
 
 
-def integrate(objective, means, weights, teacher_means, teacher_weights=None, *, samples=2**16, seed=0,
-              chunk=2**14) -> MonteCarloResult:
-    """Monte Carlo estimate of E[[||e||², gradient integrand]] with its standard error."""
+def samples_for(seed: int, pairs: int, d: int) -> np.ndarray:
+    """The common standard normal draws (pairs, d) of a seed."""
+    return np.ascontiguousarray(np.random.default_rng(seed).standard_normal((pairs, d)))
+
+
+def integrate(objective, means, weights, teacher_means, teacher_weights=None, *, samples=2**16, seed=0) -> MonteCarloResult:
+    """Monte Carlo estimate of E[[||e||², gradient integrand]] with its standard error; ``samples``
+    points per component (samples/2 antithetic pairs)."""
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if samples < 4 or samples % 2:
@@ -39,27 +120,9 @@ def integrate(objective, means, weights, teacher_means, teacher_weights=None, *,
     mu, nu = centered(mu, nu, p)
     B, K, d = mu.shape
     J = nu.shape[1]
-    module = generated_modules.load(K, J, d)
-    f = module.reverse_integrand if objective == "reverse" else module.forward_integrand
-    centers, cw = (mu, w) if objective == "reverse" else (nu, p)
-    n_pairs = samples // 2
-    z = np.random.default_rng(seed).standard_normal((n_pairs, d))
-    P = module.N_OUTPUTS
-    total = np.zeros((B, P))
-    var = np.zeros((B, P))
-    for c in range(centers.shape[1]):
-        s1 = np.zeros((B, P))
-        s2 = np.zeros((B, P))
-        for start in range(0, n_pairs, chunk):
-            zc = z[start:start + chunk]
-            args = (mu[:, None], w[:, None], nu[:, None], p[:, None])
-            plus = f(centers[:, c][:, None, :] + zc[None], *args)
-            minus = f(centers[:, c][:, None, :] - zc[None], *args)
-            pair = 0.5 * (plus + minus)
-            s1 += pair.sum(axis=1)
-            s2 += (pair * pair).sum(axis=1)
-        mean = s1 / n_pairs
-        v = np.maximum(s2 / n_pairs - mean * mean, 0.0) * n_pairs / (n_pairs - 1)
-        total += cw[:, c][:, None] * mean
-        var += cw[:, c][:, None] ** 2 * v / n_pairs
-    return MonteCarloResult(value=total, stderr=np.sqrt(var), nodes=samples * centers.shape[1], objective=objective)
+    batch, env = kernels(K, J, d, objective)
+    P = env["P"]
+    value, stderr, scale = np.empty((B, P)), np.empty((B, P)), np.empty((B, P))
+    batch(mu, w, nu, p, samples_for(seed, samples // 2, d), value, stderr, scale)
+    C = K if objective == "reverse" else J
+    return MonteCarloResult(value=value, stderr=stderr, nodes=samples * C, objective=objective)

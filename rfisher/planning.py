@@ -1,13 +1,27 @@
-"""Grid planning and error estimation for one parameter set (compiled; see rfisher.quadrature).
+"""Planning the iterated trapezoid rule for one parameter set, and bounding what it leaves out.
 
-These functions are called from the generated drivers ``{forward,reverse}_integrate`` for every
-parameter set of a batch (so a GD step is one compiled call, whatever the batch size), and from
-Python by the cross-check paths of ``rfisher.quadrature``. They take the logits at the
-component centres, α_k(c) = log w_k − ||c − μ_k||²/2, from the generated code, and otherwise
-only use geometry: the logit of k minus that of l is affine in x with gradient μ_k − μ_l.
+The rule (``rfisher.quadrature`` has the whole story; docs/theory.md, "Quadrature"). For a
+component c of the measure (weight w_c), E_{z~N(0, I)}[f(c + z)] is an integral over the reduced
+space y ∈ R^s (``rfisher.reduction``). The rule is iterated: an inner direction v ∈ R^s and, for each
+node y_o of a trapezoid grid over the orthogonal complement of v (the outer axes), a trapezoid rule
+along the line t ↦ c + U(E y_o + v t), all cut to the disk ||y|| ≤ L.
 
-The model behind the steps, the estimate and the refinement is in the docstring of
-``rfisher.quadrature``.
+Why iterated. The integrand is sharp only across the transition hyperplanes where two logits tie:
+a logit difference with gradient δ puts poles of the responsibilities at distance π/|δ| from the
+real axis, across the hyperplane. Along a line, those poles are at distance π/(|δ||α|), α the
+cosine between v and δ: the inner rule resolves them, line by line, with a step planned from the
+transitions that line actually crosses (``line_step``). As a function of where the line sits, the
+inner integral is smooth: integrating over t convolves the transition with the Gaussian. In the
+outer direction the poles are only reached after a shift τ = π/(|δ||β|) (β the outer component),
+and beyond it they cost the Gaussian growth exp((βτ − π/|δ|)²/(2α²)). The outer step therefore
+needs only the Gaussian's own limit, penalised by how obliquely v crosses the transitions
+(``outer_bound``); ``inner_direction`` picks the v that penalises least.
+
+Step model. A trapezoid rule of step H for a function analytic in the strip |Im| < τ has error
+≈ mass · exp(−2πτ/H + g(τ)), g(τ) the growth of the integrand times the Gaussian at height τ
+(τ²/2 for the Gaussian alone). With the tolerance as a log-ratio Λ = log(mass/tolerance), the largest
+step is H = max_τ 2πτ/(Λ + g(τ)); the rule then uses h = H/2, so that the same nodes' even half (step
+H) gives the error estimate of the sum with step h.
 """
 
 from __future__ import annotations
@@ -16,102 +30,24 @@ import math
 
 import numpy as np
 
-from rfisher._jit import njit
+from rfisher.compiled import njit
 
 EPS = float(np.finfo(float).eps)
-#: Relative rank threshold of the reduction basis: a direction whose singular value is below
-#: this fraction of the largest changes an expectation only at second order (≈ 1e−20 relative).
-RANK_RTOL = 1e-10
-#: Steps are never larger than this (the Gaussian weight alone needs ≲ 0.8 at 1e−13).
+#: Steps are never larger than this (the Gaussian weight alone needs ≲ 0.8 at a tolerance of 1e−13).
 MAX_STEP = 0.5
-MAX_COUNT = 200_000
-#: Each refinement multiplies the steps by this: the estimate behaves like exp(−c/h), so a step 0.7
+#: Each refinement multiplies a step by this: the estimate behaves like exp(−c/h), so a step 0.7
 #: times smaller raises the exponent by 1.4, which fixes a near miss at half the cost of halving.
 REFINE_FACTOR = 0.7
-#: Fraction of the allowance that the tail bound may use before the disk is widened.
+#: Fraction of the allowance the tail bound may use before the disk is widened.
 TAIL_SHARE = 0.05
+#: Largest number of nodes along one line (a bound on the work of a pathological plan).
+MAX_LINE_NODES = 1_000_000
+#: Λ₀ = log(4π(1 + D)^SCALE_POWER/rtol): the integrand scale assumed when planning (calibrated below).
+SCALE_POWER = 3
 
 
 @njit
-def _orthonormalize(vectors, rows, basis, tol):
-    """Pivoted Gram–Schmidt (two passes) of vectors[:rows] into the columns of basis; returns the
-    number of columns kept: vectors whose remainder is below tol are dropped."""
-    d = basis.shape[0]
-    work = vectors[:rows].copy()
-    rank = 0
-    used = np.zeros(rows, dtype=np.bool_)
-    for _ in range(min(rows, d)):
-        best, best_norm = -1, tol
-        for i in range(rows):
-            if not used[i]:
-                norm = math.sqrt(np.sum(work[i] ** 2))
-                if norm > best_norm:
-                    best, best_norm = i, norm
-        if best < 0:
-            break
-        used[best] = True
-        v = work[best] / best_norm
-        for _pass in range(2):
-            for a in range(rank):
-                v = v - np.sum(v * basis[:, a]) * basis[:, a]
-            v = v / math.sqrt(np.sum(v * v))
-        basis[:, rank] = v
-        rank += 1
-        for i in range(rows):  # remove the new direction from what is left
-            if not used[i]:
-                work[i] = work[i] - np.sum(work[i] * v) * v
-    return rank
-
-
-@njit
-def basis_one(means, teacher_means, full, basis):
-    """Fill basis (d, d) with an orthonormal basis whose first ``rank`` columns span
-    S = span{μ_k − μ_0, ν_j − ν_0} (or all of R^d if ``full``); return rank. Directions whose
-    remainder is below RANK_RTOL times the largest difference are dropped."""
-    K, d = means.shape
-    J = teacher_means.shape[0]
-    basis[:, :] = 0.0
-    if full:
-        for a in range(d):
-            basis[a, a] = 1.0
-        return d
-    rows = K - 1 + J - 1
-    D = np.empty((max(rows, 1), d))
-    for k in range(1, K):
-        D[k - 1, :] = means[k, :] - means[0, :]
-    for j in range(1, J):
-        D[K - 1 + j - 1, :] = teacher_means[j, :] - teacher_means[0, :]
-    largest = 0.0
-    for i in range(rows):
-        largest = max(largest, math.sqrt(np.sum(D[i] ** 2)))
-    rank = 0
-    if largest > 0.0:
-        rank = _orthonormalize(D, rows, basis, RANK_RTOL * largest)
-    # complete with coordinate directions (only the first max(rank, 1) columns are ever used)
-    eye = np.eye(d)
-    _orthonormalize_from(eye, basis, rank)
-    return rank
-
-
-@njit
-def _orthonormalize_from(candidates, basis, start):
-    d = basis.shape[0]
-    col = start
-    for i in range(d):
-        if col >= d:
-            break
-        v = candidates[i].copy()
-        for _pass in range(2):
-            for a in range(col):
-                v = v - np.sum(v * basis[:, a]) * basis[:, a]
-        norm = math.sqrt(np.sum(v * v))
-        if norm > 1e-8:
-            basis[:, col] = v / norm
-            col += 1
-
-
-@njit
-def _diameters(means, teacher_means):
+def diameters(means, teacher_means):
     """(D_all, D_μ, D_e): largest distance among all means, among students, student–teacher."""
     K, d = means.shape
     J = teacher_means.shape[0]
@@ -119,12 +55,12 @@ def _diameters(means, teacher_means):
     d_mu = 0.0
     d_e = 0.0
     for i in range(K + J):
-        p = means[i] if i < K else teacher_means[i - K]
         for k in range(K + J):
-            q = means[k] if k < K else teacher_means[k - K]
             s = 0.0
             for a in range(d):
-                s += (p[a] - q[a]) ** 2
+                p = means[i, a] if i < K else teacher_means[i - K, a]
+                q = means[k, a] if k < K else teacher_means[k - K, a]
+                s += (p - q) ** 2
             s = math.sqrt(s)
             d_all = max(d_all, s)
             if i < K and k < K:
@@ -135,63 +71,280 @@ def _diameters(means, teacher_means):
 
 
 @njit
-def plan_one(centers, cweights, means, teacher_means, alpha_s, alpha_t, basis, rank, rtol, refine, boost,
-             steps, counts):
-    """Steps (S,) and counts (S,) along the first S columns of ``basis``; returns the radius.
+def tolerance_log(means, teacher_means, rtol):
+    """Λ₀ = log(4π(1 + D)³/rtol): the log-ratio of the integrand's scale to the tolerance."""
+    d_all, _, _ = diameters(means, teacher_means)
+    return math.log(4.0 * math.pi * (1.0 + d_all) ** SCALE_POWER / rtol)
 
-    alpha_s (C, K), alpha_t (C, J): logits of the student and teacher components at each centre.
-    Axis a gets the largest step H_a with ρ exp(−2πa/H + a²/2) below the tolerance for every
-    transition (a = π/|⟨μ_k − μ_l, u_a⟩|, ρ = w_c exp(−dist²/2 − masking)) and below the
-    Gaussian limit π√(2/Λ), Λ = log(4π(1 + D)³/rtol); then h = min(H/2, MAX_STEP)·0.7^refine.
-    """
-    C = centers.shape[0]
-    S = steps.shape[0]
-    d_all, _, d_e = _diameters(means, teacher_means)
-    lam0 = math.log(4.0 * math.pi * (1.0 + d_all) ** 3 / rtol)
-    H = np.full(S, math.pi * math.sqrt(2.0 / lam0))
+
+@njit
+def radius(means, teacher_means, rtol, boost):
+    """The disk radius L: the Gaussian mass beyond it, times the integrand's growth, is below the
+    tolerance (the tail bound ``tail_one`` checks it); ``boost`` adds to L² when it is not."""
+    d_all, _, d_e = diameters(means, teacher_means)
+    return math.sqrt(2.0 * (math.log(1.0 / rtol) + 3.0 * math.log1p(d_all + d_e) + 4.0) + boost)
+
+
+@njit
+def gaussian_step(lam):
+    """H = max_τ 2πτ/(Λ + τ²/2) = π√(2/Λ): the step the Gaussian weight alone allows."""
+    return math.pi * math.sqrt(2.0 / lam)
+
+
+@njit
+def pole_step(pole, lam):
+    """The largest step for a pole at distance ``pole`` from the real axis: 2πτ/(Λ + τ²/2) at
+    τ = min(pole, √(2Λ)), written so that τ² cannot overflow for nearly flat directions."""
+    tau = min(pole, math.sqrt(2.0 * lam))
+    return 2.0 * math.pi / (lam / tau + 0.5 * tau)
+
+
+@njit
+def outer_bound(alpha, beta, gamma, lam):
+    """A lower bound of max_τ 2πτ/(Λ + τ²/2 + ((βτ − π/γ)_+)²/(2α²)) (module docstring): the larger
+    of the step that ignores the shift (βτ − π/γ ≤ βτ: penalty (1 + β²/α²)τ²/2) and the step that stops
+    where the penalty starts (τ ≤ π/(γβ))."""
+    if beta == 0.0:
+        return gaussian_step(lam)
+    sharp = 0.0
+    if alpha > 0.0:
+        sharp = gaussian_step(lam * (1.0 + (beta / alpha) ** 2))
+    gentle = pole_step(math.pi / (gamma * beta), lam)
+    return max(sharp, gentle)
+
+
+@njit
+def transitions(means, teacher_means, alpha_s, alpha_t, basis, rank, log_weight, lam0, normals, gammas, lams, offsets):
+    """The transitions that matter for a component c: pairs (k, l) of one mixture whose tie hyperplane
+    carries Gaussian mass of c above the tolerance. alpha_s (K,), alpha_t (J,): logits at c. Writes
+    for each: the unit normal n = δ/|δ| in reduced coordinates (normals[T, :rank]), the slope γ = |δ|,
+    Λ = log w_c + Λ₀ − dist(c, hyperplane)²/2 − masking, where masking is how far a third
+    component's logit rises above the pair's at the hyperplane point nearest c, and the offset o of the
+    hyperplane {y: ⟨n, y⟩ = o} in coordinates centred at c. Returns T."""
+    T = 0
     for mix in range(2):
         mm = means if mix == 0 else teacher_means
         al = alpha_s if mix == 0 else alpha_t
         n = mm.shape[0]
+        d = mm.shape[1]
         for k in range(n):
             for l in range(k + 1, n):
-                delta = mm[k] - mm[l]
-                norm2 = np.sum(delta * delta)
+                norm2 = 0.0
+                for a in range(d):
+                    norm2 += (mm[k, a] - mm[l, a]) ** 2
                 if norm2 == 0.0:
                     continue
-                lam_max = -np.inf
-                for c in range(C):
-                    gap = al[c, k] - al[c, l]  # t = logit_k − logit_l at c; ∇t = δ
-                    s = -gap / norm2  # the transition's nearest point is c + s δ
-                    mask = 0.0  # how far a third component's logit rises above k's there
-                    for m in range(n):
-                        rise = al[c, m] - al[c, k] + s * np.sum((mm[m] - mm[k]) * delta)
-                        mask = max(mask, rise)
-                    lam = math.log(cweights[c]) + lam0 - 0.5 * gap * gap / norm2 - mask
-                    lam_max = max(lam_max, lam)
-                if lam_max <= 0.0:
+                gap = al[k] - al[l]
+                s = -gap / norm2  # the hyperplane point nearest c is c + s δ
+                mask = 0.0
+                for m in range(n):
+                    proj = 0.0
+                    for a in range(d):
+                        proj += (mm[m, a] - mm[k, a]) * (mm[k, a] - mm[l, a])
+                    mask = max(mask, al[m] - al[k] + s * proj)
+                lam = log_weight + lam0 - 0.5 * gap * gap / norm2 - mask
+                if lam <= 0.0:
                     continue
-                for a in range(min(rank, S)):
-                    slope = abs(np.sum(delta * basis[:, a]))
-                    if slope == 0.0:
-                        continue
-                    pole = math.pi / slope
-                    if not math.isfinite(pole):
-                        continue
-                    # 2πp/(Λ + p²/2), written so that p² cannot overflow for nearly flat axes
-                    Hp = 2.0 * math.pi / (lam_max / pole + 0.5 * pole)
-                    if Hp <= 2.0 * math.pi / pole:
-                        H[a] = min(H[a], Hp)
-    radius = math.sqrt(2.0 * (math.log(1.0 / rtol) + 3.0 * math.log1p(d_all + d_e) + 4.0) + boost)
-    for a in range(S):
-        if a < rank:
-            h = min(H[a] / 2.0, MAX_STEP) * REFINE_FACTOR**refine
-            steps[a] = h
-            counts[a] = min(int(math.ceil(radius / h)), MAX_COUNT)
-        else:
-            steps[a] = 1.0
-            counts[a] = 0
-    return radius
+                gamma = math.sqrt(norm2)
+                for b in range(rank):
+                    proj = 0.0
+                    for a in range(d):
+                        proj += basis[a, b] * (mm[k, a] - mm[l, a])
+                    normals[T, b] = proj / gamma
+                gammas[T] = gamma
+                lams[T] = lam
+                offsets[T] = -gap / gamma
+                T += 1
+    return T
+
+
+@njit
+def _candidate(c, s, out):
+    """The c-th fixed candidate direction in R^s (s = 2: 24 angles; s = 3: 40 points of a Fibonacci
+    hemisphere); returns False past the last one."""
+    if s == 2:
+        if c >= 24:
+            return False
+        ang = math.pi * c / 24.0
+        out[0] = math.cos(ang)
+        out[1] = math.sin(ang)
+        return True
+    if c >= 40:
+        return False
+    z = 1.0 - (c + 0.5) / 40.0
+    rr = math.sqrt(max(0.0, 1.0 - z * z))
+    phi = c * math.pi * (3.0 - math.sqrt(5.0))
+    out[0] = rr * math.cos(phi)
+    out[1] = rr * math.sin(phi)
+    out[2] = z
+    return True
+
+
+@njit
+def _score(v, normals, gammas, lams, T, s):
+    """min over transitions of ``outer_bound`` with the whole outer component |β| = √(1 − α²)."""
+    worst = np.inf
+    for t in range(T):
+        alpha = 0.0
+        for b in range(s):
+            alpha += normals[t, b] * v[b]
+        alpha = min(abs(alpha), 1.0)
+        worst = min(worst, outer_bound(alpha, math.sqrt(1.0 - alpha * alpha), gammas[t], lams[t]))
+    return worst
+
+
+@njit
+def inner_direction(normals, gammas, lams, T, s, v, trial):
+    """The inner direction v ∈ R^s that maximises the smallest outer step over the transitions:
+    chosen among the transition normals, their pairwise bisectors and a fixed set of directions."""
+    for b in range(s):
+        v[b] = 0.0
+    v[0] = 1.0
+    if s == 1 or T == 0:
+        return
+    best = _score(v, normals, gammas, lams, T, s)
+    n_pairs = T * (T - 1) // 2
+    for c in range(T + 2 * n_pairs + 64):
+        if c < T:
+            for b in range(s):
+                trial[b] = normals[c, b]
+        elif c < T + 2 * n_pairs:
+            q = c - T
+            sign = 1.0 if q % 2 == 0 else -1.0
+            q //= 2
+            i = 0
+            while q >= T - 1 - i:
+                q -= T - 1 - i
+                i += 1
+            j = i + 1 + q
+            norm = 0.0
+            for b in range(s):
+                trial[b] = normals[i, b] + sign * normals[j, b]
+                norm += trial[b] ** 2
+            if norm < 1e-24:
+                continue
+            for b in range(s):
+                trial[b] /= math.sqrt(norm)
+        elif not _candidate(c - T - 2 * n_pairs, s, trial):
+            break
+        score = _score(trial, normals, gammas, lams, T, s)
+        if score > best:
+            best = score
+            for b in range(s):
+                v[b] = trial[b]
+
+
+@njit
+def complement(v, s, frame):
+    """Columns 0..s−2 of frame (s, s − 1): an orthonormal basis of the complement of v in R^s."""
+    col = 0
+    for e in range(s):
+        if col >= s - 1:
+            break
+        w = np.zeros(s)
+        w[e] = 1.0
+        for _pass in range(2):
+            dot = 0.0
+            for b in range(s):
+                dot += w[b] * v[b]
+            for b in range(s):
+                w[b] -= dot * v[b]
+            for c in range(col):
+                dot = 0.0
+                for b in range(s):
+                    dot += w[b] * frame[b, c]
+                for b in range(s):
+                    w[b] -= dot * frame[b, c]
+        norm = 0.0
+        for b in range(s):
+            norm += w[b] * w[b]
+        if norm > 0.25:
+            for b in range(s):
+                frame[b, col] = w[b] / math.sqrt(norm)
+            col += 1
+
+
+@njit
+def crossing_lam(normals, offsets, t1, t2, s, log_weight, lam0):
+    """Λ at the crossing of two transition hyperplanes: log w_c + Λ₀ − (its distance to c)²/2, the
+    distance of the nearest point of {⟨n₁, y⟩ = o₁, ⟨n₂, y⟩ = o₂}; −inf for parallel hyperplanes."""
+    c12 = 0.0
+    for e in range(s):
+        c12 += normals[t1, e] * normals[t2, e]
+    det = 1.0 - c12 * c12
+    if det < 1e-12:
+        return -np.inf
+    o1, o2 = offsets[t1], offsets[t2]
+    dist2 = (o1 * o1 - 2.0 * c12 * o1 * o2 + o2 * o2) / det
+    return log_weight + lam0 - 0.5 * dist2
+
+
+@njit
+def outer_steps(v, frame, normals, gammas, lams, offsets, T, s, log_weight, lam0, refine, steps):
+    """The step of each outer axis (the columns of frame): the smallest of the Gaussian limit, of
+    ``outer_bound`` over the transitions, and of the pole step of every crossing of two transitions
+    carrying mass, halved, capped at MAX_STEP, times REFINE_FACTOR^refine.
+
+    Where two transitions cross, the inner integral is not smoothed: a pole of one and a pole of the
+    other, on opposite sides of the line, collide when the outer coordinate moves into the complex
+    plane by τ = π(γ₂|α₂| + γ₁|α₁|)/(γ₁γ₂|β₁α₂ − β₂α₁|) (α the inner and β the outer component of each
+    normal), which pinches the inner contour: the inner integral has a singularity there."""
+    for b in range(s - 1):
+        H = gaussian_step(lam0)
+        for t in range(T):
+            alpha = 0.0
+            beta = 0.0
+            for e in range(s):
+                alpha += normals[t, e] * v[e]
+                beta += normals[t, e] * frame[e, b]
+            H = min(H, outer_bound(abs(alpha), abs(beta), gammas[t], lams[t]))
+        for t1 in range(T):
+            for t2 in range(t1 + 1, T):
+                lam = crossing_lam(normals, offsets, t1, t2, s, log_weight, lam0)
+                if lam <= 0.0:
+                    continue
+                a1 = 0.0
+                b1 = 0.0
+                a2 = 0.0
+                b2 = 0.0
+                for e in range(s):
+                    a1 += normals[t1, e] * v[e]
+                    b1 += normals[t1, e] * frame[e, b]
+                    a2 += normals[t2, e] * v[e]
+                    b2 += normals[t2, e] * frame[e, b]
+                cross = abs(b1 * a2 - b2 * a1)
+                if cross == 0.0:
+                    continue
+                g1, g2 = gammas[t1], gammas[t2]
+                tau = math.pi * (g2 * abs(a2) + g1 * abs(a1)) / (g1 * g2 * cross)
+                H = min(H, pole_step(tau, lam))
+        steps[b] = min(0.5 * H, MAX_STEP) * REFINE_FACTOR**refine
+
+
+@njit
+def line_step(A, G, n, log_mass, lam0, h):
+    """The inner step along a line for one mixture's transitions, given its logits A (n,) at the
+    line's base and their slopes G (n,) along the line: for each tie point t* of two logits carrying
+    mass (log_mass − t*²/2 − masking + Λ₀ > 0), the pole step for the pole at π/|G_k − G_l|, halved.
+    Returns the smaller of h and those."""
+    for k in range(n):
+        for l in range(k + 1, n):
+            dg = G[k] - G[l]
+            if dg == 0.0:
+                continue
+            t = -(A[k] - A[l]) / dg
+            top = A[k] + G[k] * t
+            mask = 0.0
+            for m in range(n):
+                mask = max(mask, A[m] + G[m] * t - top)
+            lam = log_mass + lam0 - 0.5 * t * t - mask
+            if lam <= 0.0:
+                continue
+            pole = math.pi / abs(dg)
+            if not math.isfinite(pole):
+                continue
+            h = min(h, 0.5 * pole_step(pole, lam))
+    return h
 
 
 @njit
@@ -212,21 +365,24 @@ def chi_tail(s, L):
 
 
 @njit
-def tail_one(reverse, centers, cweights, means, teacher_means, rank, radius, tail):
-    """Bound on Σ_c w_c E[|f(c + U y)|; ||y|| > radius] per output, written into tail (P,).
+def tail_one(reverse, centers, cweights, means, teacher_means, rank, L, tail):
+    """Bound on Σ_c w_c E[|f(c + U y)|; ||y|| > L] per output, written into tail (P,).
 
     With D_e = max ||μ_i − ν_j|| ≥ ||e||, D_μ = max ||μ_i − μ_k|| ≥ ||μ_j − m_θ||, and
     G_c = max_j ||c − μ_j|| so that ||x − μ_j|| ≤ G_c + ||y||: ||e||² ≤ D_e²;
     |∇_μ ||e||²| ≤ 2(D_e + (G_c + ||y||) D_μ D_e); the moving-measure term (reverse) adds
     (G_c + ||y||) D_e².
     """
-    _, d_mu, d_e = _diameters(means, teacher_means)
-    prob, first = chi_tail(rank, radius)
+    _, d_mu, d_e = diameters(means, teacher_means)
+    prob, first = chi_tail(rank, L)
     const = 0.0
     for c in range(centers.shape[0]):
         g = 0.0
         for j in range(means.shape[0]):
-            g = max(g, math.sqrt(np.sum((centers[c] - means[j]) ** 2)))
+            s = 0.0
+            for a in range(means.shape[1]):
+                s += (centers[c, a] - means[j, a]) ** 2
+            g = max(g, math.sqrt(s))
         a1 = 2.0 * (d_e + g * d_mu * d_e)
         if reverse:
             a1 += g * d_e * d_e
@@ -234,29 +390,3 @@ def tail_one(reverse, centers, cweights, means, teacher_means, rank, radius, tai
     b1 = 2.0 * d_mu * d_e + (d_e * d_e if reverse else 0.0)
     tail[0] = d_e * d_e * prob
     tail[1:] = const * prob + b1 * first
-
-
-@njit
-def estimate_one(sums, npts, tail, rtol, atol, value, error, scale):
-    """From the kernel sums (T_h, T_2h, Σ|w f|) per output: value, error = |T_h − T_2h| +
-    ε(64 + 2√N)Σ|w f| + tail, scale. Returns (ok, excess): ok if every error ≤ rtol·(group
-    scale) + atol, excess = largest tail/(TAIL_SHARE·allowance) (> 1: widen the disk)."""
-    P = sums.shape[1]
-    rounding = EPS * (64.0 + 2.0 * math.sqrt(npts))
-    gmax = 0.0
-    for p in range(1, P):
-        gmax = max(gmax, sums[2, p])
-    ok = True
-    excess = 0.0
-    for p in range(P):
-        value[p] = sums[0, p]
-        scale[p] = sums[2, p]
-        error[p] = abs(sums[0, p] - sums[1, p]) + rounding * sums[2, p] + tail[p]
-        allowed = rtol * (sums[2, 0] if p == 0 else gmax) + atol
-        if error[p] > allowed:
-            ok = False
-        if allowed > 0.0:
-            excess = max(excess, tail[p] / (TAIL_SHARE * allowed))
-        elif tail[p] > 0.0:
-            excess = np.inf
-    return ok, excess

@@ -1,73 +1,92 @@
-"""Error-controlled quadrature for Gaussian-mixture expectations (SPEC.md, "Objects").
+"""Error-controlled quadrature for Gaussian-mixture expectations (docs/theory.md, "Quadrature").
 
 An expectation under a mixture is a sum of Gaussian expectations,
-E_{Σ w_c N(c, I)}[f] = Σ_c w_c E_{z~N(0,I)}[f(c + z)], and rfisher computes each with a
-trapezoid (sinc) rule in z, which converges geometrically for integrands analytic in a strip.
+E_{Σ w_c N(c, I)}[f] = Σ_c w_c E_{z~N(0,I)}[f(c + z)], and each Fisher integrand depends on z only
+through its projection y on the span S of the differences of means (``rfisher.reduction``): a
+d-dimensional integral is an s-dimensional one, s ≤ min(d, K + J − 2), exactly.
 
-**Reduction.** The responsibilities depend on x only through ⟨μ_k − μ_l, x⟩ and ⟨ν_j − ν_l, x⟩,
-so every integrand here is f(c + z) = g(U^T z) + ⟨h(U^T z), z_⊥⟩ with U an orthonormal basis of
-S = span{μ_k − μ_1, ν_j − ν_1} (dim s ≤ min(d, K + J − 2)) and z_⊥ ⟂ S independent of U^T z. The
-term linear in z_⊥ has mean 0, so E[f(c + z)] = E_{y~N(0,I_s)}[f(c + U y)] exactly: a d-dimensional
-integral is an s-dimensional one. (K = 2 students and one teacher: s = 1 in any d.)
+**The rule** (``rfisher.planning`` has the model). For each component c: an inner direction v in S,
+a trapezoid grid over the outer axes (the complement of v) with steps from the Gaussian limit
+penalised by how obliquely v crosses the transitions, and along each outer node's line a trapezoid
+rule whose step is planned from the transitions that line crosses (``rfisher.lines``), all cut to
+the disk ||y|| ≤ L. The nodes follow the transitions: a line far from every transition gets the
+Gaussian's step, and no axis inherits the sharpest transition's step everywhere.
 
-**Step size.** A softmax of logits with slope δ along an axis has complex poles at distance
-a = π/|δ| from the real axis, so the trapezoid error along that axis behaves like
-ρ_c exp(−2πa/h + a²/2) (the a²/2 is the growth of the Gaussian weight off the axis), where ρ_c is
-the Gaussian mass at the transition: w_c exp(−dist(c, transition)²/2), times exp(−gap) when a third
-component's logit exceeds the pair's there by gap (it masks the transition). Without transitions the
-rule is limited by the Gaussian itself, ~exp(−2π²/h²). ``plan_grid`` picks per axis the step H
-at which this model predicts an error below the tolerance, and then uses h = H/2.
+**Error estimate.** The nodes of the rule with the inner steps doubled are the even nodes of each
+line, and those with the outer steps doubled are the lines of even outer index; one pass gives all
+three sums. For a geometrically convergent rule err(h) ≈ err(2h)²/C ≪ err(2h), so
 
-**Error estimate.** The nodes of step 2h are the even nodes of step h, so both sums come from
-one pass. For a geometrically convergent rule err(h) ≈ err(2h)²/C ≪ err(2h), hence
+    error = |T − T_inner 2h| + |T − T_outer 2h| + rounding + tail  ≥  |T − I|,
 
-    |T_h − T_2h| + (rounding) + (tail beyond the radius)  ≥  |T_h − I|,
-
-the error of the rule we return: a conservative estimate (typically the true error is much
-smaller). The rounding term is ε(64 + 2√N)·Σ|w f| and the tail term is an explicit bound of the
-integrand's growth times Gaussian (χ_s) tail moments. ``integrate`` shrinks the steps (×0.7) of any
-parameter set whose estimate exceeds rtol·scale + atol, up to ``max_refine`` times (or widens the
-disk where the tail bound is what exceeds it), and flags any that still fails. The scale is Σ|w f|
-for the objective and the largest Σ|w f| over the gradient's entries for each gradient entry
-(norm-wise relative error of the gradient; ``group_scale``).
-
-The loops over a batch and over nodes run in the generated numba kernels
-(``rfisher/generated/mixture_k*_j*_d*.py``); this module only plans the grids and reads the sums.
+a conservative estimate of the error of the rule returned. ``rounding`` bounds the floating-point
+error everywhere, also where the value is exactly 0 (student = teacher, where the integrand is
+pure cancellation): per node the generated majorant maj f with the evaluation depth of the printed
+code (derivations/rounding.py), plus the error of the inputs, of the node weights and of the sums.
+``tail`` bounds what lies beyond the disk (``rfisher.planning.tail_one``). A parameter set whose
+error exceeds rtol·scale + atol is refined (inner or outer steps ×0.7, whichever estimate is too
+large, or a wider disk) up to ``max_refine`` times, and flagged if it still fails; the scale is
+Σ|w f| for the objective and the largest Σ|w f| over the gradient's entries for each gradient entry
+(norm-wise relative error of the gradient: ``group_scale``).
 """
 
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
-from rfisher import generated_modules
+from rfisher import compiled, lines
+
+# the size, the objective and the generated functions are bound per size by rfisher.compiled.specialize
+from rfisher.compiled import DEPTH, REVERSE, D, J, K, P, student_logits, teacher_logits
+from rfisher.lines import ABS, FINE, N_SUMS, OUTER, ROUND, line_setup, line_sum, line_work, reduce_lanes
 from rfisher.mixture import as_batch
-from rfisher.planning import EPS, TAIL_SHARE, basis_one, estimate_one, plan_one, tail_one  # noqa: F401
+from rfisher.planning import (
+    EPS,
+    MAX_LINE_NODES,
+    MAX_STEP,
+    REFINE_FACTOR,
+    TAIL_SHARE,
+    complement,
+    gaussian_step,
+    inner_direction,
+    line_step,
+    outer_steps,
+    radius,
+    tail_one,
+    tolerance_log,
+    transitions,
+)
+from rfisher.reduction import basis_one
 
 OBJECTIVES = ("forward", "reverse")
+#: Rounding of a node's inputs, in units of ε per unit of the majorant, besides the logits: the coordinates
+#: (2 operations), the exponential (EXP_ULPS), the normalisation (3), times the degree 3 of each output
+#: in them. The logits add LOGIT_ULPS per unit of their magnitude along the line (``component_sum``).
+INPUT_ULPS = 3 * (2 + lines.EXP_ULPS + 3)
+#: The responsibilities' relative error is at most ε times the logits' magnitude (rfisher.lines.softmax_line);
+#: times the degree 3 of each output in them.
+LOGIT_ULPS = 3
+#: Rounding of a node's weight (an exponential and three products) and of adding w·f in, in units of ε
+#: per unit of Σ|w f|; the lane, line and component sums add their lengths.
+WEIGHT_ULPS = lines.EXP_ULPS + 6
+#: Default largest number of nodes per parameter set and pass (docs/theory.md, "Work limits").
+MAX_NODES = 50_000_000
 
-
-@dataclass
-class GridPlan:
-    """Per parameter set b: basis (B, d, S), steps (B, S), counts (B, S), radius (B,), rank (B,)."""
-
-    basis: np.ndarray
-    steps: np.ndarray
-    counts: np.ndarray
-    radius: np.ndarray
-    rank: np.ndarray
+PlanWork = namedtuple("PlanWork", "basis alpha_s alpha_t normals gammas lams offsets v trial frame steps u outer base "
+                                   "totals tail mu_c nu_c")
 
 
 @dataclass
 class QuadratureResult:
     """Integrals of [||e||², gradient entries] for a batch, each with a conservative error.
 
-    value (B, P): the rule with step h; error (B, P): the estimate described in the module
-    docstring (≥ the true error); scale (B, P): Σ|w f| per output; nodes (B,): nodes used;
-    converged (B,): error ≤ rtol·group_scale(scale) + atol for every output;
-    objective: "forward" or "reverse".
+    value (B, P): the rule; error (B, P): the estimate described in the module docstring (≥ the true
+    error); scale (B, P): Σ|w f| per output; nodes (B,): nodes used in the last pass; converged (B,):
+    finite and error ≤ rtol·group_scale(scale) + atol for every output; objective: "forward" or "reverse".
     """
 
     value: np.ndarray
@@ -85,16 +104,16 @@ def group_scale(scale: np.ndarray) -> np.ndarray:
     and the largest Σ|w f| over the gradient entries for the gradient (norm-wise relative error,
     so an entry that is 1e−57 because its component is far away needs no 57 digits)."""
     out = np.empty_like(scale)
-    out[:, :1] = scale[:, :1]
-    if scale.shape[1] > 1:
-        out[:, 1:] = np.max(scale[:, 1:], axis=1, keepdims=True)
+    out[..., :1] = scale[..., :1]
+    if scale.shape[-1] > 1:
+        out[..., 1:] = np.max(scale[..., 1:], axis=-1, keepdims=True)
     return out
 
 
 def teacher_shift(teacher_means, teacher_weights):
     """Σ_j π_j ν_j per parameter set, (B, 1, d)."""
     # an explicit sum over the J components: elementwise, so the shift of one parameter set does not
-    # depend on the batch it sits in (einsum's summation order can, which broke bit-reproducibility)
+    # depend on the batch it sits in (einsum's summation order can)
     shift = teacher_weights[:, 0, None] * teacher_means[:, 0]
     for j in range(1, teacher_means.shape[1]):
         shift = shift + teacher_weights[:, j, None] * teacher_means[:, j]
@@ -108,6 +127,203 @@ def centered(means, teacher_means, teacher_weights):
     return np.ascontiguousarray(means - shift), np.ascontiguousarray(teacher_means - shift)
 
 
+# --- the compiled driver (templates specialised per size by rfisher.compiled) -----------------------
+
+
+def plan_work(K, J, d):
+    """Scratch arrays for the planning of one parameter set (allocated once per batch)."""
+    T = K * (K - 1) // 2 + J * (J - 1) // 2 + 1
+    return PlanWork(np.empty((d, d)), np.empty((K, 1)), np.empty((J, 1)), np.zeros((T, 3)), np.empty(T), np.empty(T),
+                    np.empty(T), np.empty(3), np.empty(3), np.zeros((3, 2)), np.ones(2), np.empty(d), np.zeros((d, 2)),
+                    np.empty(d), np.zeros((N_SUMS + 1, 1 + K * d)), np.empty(1 + K * d), np.empty((K, d)), np.empty((J, d)))
+
+
+_plan_work = compiled.njit(plan_work)
+
+
+def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, refine_in, refine_out, pw, work, max_nodes):
+    """Add the rule for component c into the lane sums work.lanes (``rfisher.lines``); returns (nodes,
+    longest line, lines), or nodes = −1 past ``max_nodes``.
+
+    The lines are evaluated in coordinates centred at c (every output is invariant under translating x
+    and all means together): the terms of the integrand, and so its rounding, are then of the size of
+    y and of the distances to c, not of c itself."""
+    s = rank
+    for k in range(K):
+        for a in range(D):
+            pw.mu_c[k, a] = mu[k, a] - centers[c, a]
+    for k in range(J):
+        for a in range(D):
+            pw.nu_c[k, a] = nu[k, a] - centers[c, a]
+    mu = pw.mu_c
+    nu = pw.nu_c
+    for a in range(D):
+        work.xb[a, 0] = 0.0
+    student_logits(1, work.xb, mu, w, pw.alpha_s)
+    teacher_logits(1, work.xb, nu, pi, pw.alpha_t)
+    log_w = math.log(cweights[c])
+    T = 0
+    if s >= 1:
+        T = transitions(mu, nu, pw.alpha_s[:, 0], pw.alpha_t[:, 0], pw.basis, s, log_w, lam0, pw.normals, pw.gammas,
+                        pw.lams, pw.offsets)
+        inner_direction(pw.normals, pw.gammas, pw.lams, T, s, pw.v, pw.trial)
+        complement(pw.v, s, pw.frame)
+        outer_steps(pw.v, pw.frame, pw.normals, pw.gammas, pw.lams, pw.offsets, T, s, log_w, lam0, refine_out,
+                    pw.steps)
+    for a in range(D):
+        pw.u[a] = 0.0
+        pw.outer[a, 0] = 0.0
+        pw.outer[a, 1] = 0.0
+        for b in range(s):
+            pw.u[a] += pw.basis[a, b] * pw.v[b]
+        for o in range(s - 1):
+            pw.outer[a, o] = 0.0
+            for b in range(s):
+                pw.outer[a, o] += pw.basis[a, b] * pw.frame[b, o]
+    h_gauss = min(0.5 * gaussian_step(lam0), MAX_STEP)
+    shrink = REFINE_FACTOR**refine_in
+    c0 = int(math.floor(L / pw.steps[0])) if s >= 2 else 0
+    c1 = int(math.floor(L / pw.steps[1])) if s >= 3 else 0
+    n_outer = (2 * c0 + 1) * (2 * c1 + 1)
+    fac_out = 2.0 ** max(s - 1, 0)
+    nodes = 0
+    longest = 0
+    n_lines = 0
+    for flat in range(n_outer):
+        i0 = flat % (2 * c0 + 1) - c0
+        i1 = flat // (2 * c0 + 1) - c1
+        y0 = i0 * pw.steps[0] if s >= 2 else 0.0
+        y1 = i1 * pw.steps[1] if s >= 3 else 0.0
+        ysq = y0 * y0 + y1 * y1
+        if ysq > L * L:
+            continue
+        weight = cweights[c]
+        if s >= 2:
+            weight *= pw.steps[0] * 0.3989422804014327 * math.exp(-0.5 * y0 * y0)
+        if s >= 3:
+            weight *= pw.steps[1] * 0.3989422804014327 * math.exp(-0.5 * y1 * y1)
+        for a in range(D):
+            pw.base[a] = pw.outer[a, 0] * y0 + pw.outer[a, 1] * y1
+        line_setup(pw.base, pw.u, mu, w, nu, pi, work)
+        if s == 0:
+            m = -1
+            h = 1.0
+        else:
+            log_mass = log_w - 0.5 * ysq
+            h = line_step(work.A_s[:, 0], work.G_s, K, log_mass, lam0, h_gauss)
+            h = line_step(work.A_t[:, 0], work.G_t, J, log_mass, lam0, h) * shrink
+            m = min(int(math.floor(math.sqrt(L * L - ysq) / h)), MAX_LINE_NODES)
+        if nodes + 2 * max(m, 0) + 1 > max_nodes:
+            return -1, longest, n_lines
+        outer = 1.0 if s <= 1 else (fac_out if (i0 % 2 == 0 and i1 % 2 == 0) else 0.0)
+        n = line_sum(pw.base, pw.u, h, m, weight, outer, DEPTH + INPUT_ULPS, LOGIT_ULPS, mu, nu, work)
+        nodes += n
+        longest = max(longest, n)
+        n_lines += 1
+    reduce_lanes(work.lanes, pw.totals, work.ssum)
+    return nodes, longest, n_lines
+
+
+def integrate_one(mu, w, nu, pi, rtol, atol, max_refine, max_nodes, value, error, scale, pw, work):
+    """The rule of the module docstring for one parameter set: value, error, scale (P,) written;
+    returns (nodes of the last pass, converged)."""
+    centers = mu if REVERSE else nu
+    cweights = w if REVERSE else pi
+    C = centers.shape[0]
+    rank = basis_one(mu, nu, False, pw.basis)
+    lam0 = tolerance_log(mu, nu, rtol)
+    refine_in = 0
+    refine_out = 0
+    boost = 0.0
+    nodes = 0
+    ok = False
+    tot = pw.totals
+    for _ in range(max_refine + 1):
+        L = radius(mu, nu, rtol, boost)
+        work.lanes[:, :, :] = 0.0
+        tot[:, :] = 0.0
+        nodes = 0
+        longest = 0
+        n_lines = 0
+        for c in range(C):
+            n, lg, nl = component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, refine_in, refine_out, pw,
+                                      work, max_nodes - nodes)
+            if n < 0:
+                nodes = -1
+                break
+            nodes += n
+            longest = max(longest, n)
+            n_lines += nl
+        if nodes < 0:
+            ok = False
+            for p in range(P):
+                value[p] = np.nan
+                error[p] = np.inf
+                scale[p] = np.nan
+            nodes = max_nodes
+            break
+        tail_one(REVERSE, centers, cweights, mu, nu, rank, L, pw.tail)
+        # a lane adds at most (nodes of a component)/CHUNK + 1 terms, then pairwise sums of depth
+        # log2(CHUNK) = 6, then the C components
+        sums = longest // lines.CHUNK + 1 + 6 + C
+        gmax = 0.0
+        for p in range(1, P):
+            gmax = max(gmax, tot[ABS, p])
+        ok = True
+        bad_in = False
+        bad_out = False
+        bad_tail = False
+        for p in range(P):
+            est_in = abs(tot[FINE, p] - tot[N_SUMS, p]) if rank > 0 else 0.0
+            est_out = abs(tot[FINE, p] - tot[OUTER, p])
+            rounding = EPS * (tot[ROUND, p] + (WEIGHT_ULPS + sums) * tot[ABS, p])
+            value[p] = tot[FINE, p]
+            scale[p] = tot[ABS, p]
+            error[p] = est_in + est_out + rounding + pw.tail[p]
+            allowed = rtol * (tot[ABS, 0] if p == 0 else gmax) + atol
+            if not (error[p] <= allowed and math.isfinite(value[p])):
+                ok = False
+            bad_in = bad_in or est_in > 0.5 * allowed
+            bad_out = bad_out or est_out > 0.5 * allowed
+            bad_tail = bad_tail or pw.tail[p] > TAIL_SHARE * allowed
+        if ok or not (bad_in or bad_out or bad_tail):
+            break
+        refine_in += bad_in
+        refine_out += bad_out
+        if bad_tail:
+            boost += 8.0
+    return nodes, ok
+
+
+def integrate_batch(means, weights, teacher_means, teacher_weights, rtol, atol, max_refine, max_nodes,
+                    value, error, scale, nodes, ok):
+    """``integrate_one`` for every parameter set of a batch (B, …), in one compiled call."""
+    pw = plan_work(K, J, D)
+    work = line_work(K, J, D, P)
+    for b in range(means.shape[0]):
+        n, good = integrate_one(means[b], weights[b], teacher_means[b], teacher_weights[b], rtol, atol, max_refine,
+                                max_nodes, value[b], error[b], scale[b], pw, work)
+        nodes[b] = n
+        ok[b] = good
+
+
+@cache
+def kernels(K: int, J: int, d: int, objective: str):
+    """The compiled driver for one size and objective (``rfisher.compiled``)."""
+    tag = f"{objective}_{compiled.size_tag(K, J, d)}"
+    env = compiled.size_bindings(K, J, d, objective)
+    env["plan_work"] = _plan_work
+    env["line_setup"] = compiled.specialize(lines.line_setup, tag, env)
+    env["line_sum"] = compiled.specialize(lines.line_sum, tag, env)
+    env["component_sum"] = compiled.specialize(component_sum, tag, env)
+    env["integrate_one"] = compiled.specialize(integrate_one, tag, env)
+    batch = compiled.specialize(integrate_batch, tag, env)
+    return batch, env
+
+
+# --- Python API ----------------------------------------------------------------------------------
+
+
 def _check(objective, rtol):
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
@@ -115,21 +331,22 @@ def _check(objective, rtol):
         raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
 
 
-def integrate_prepared(objective, mu, w, nu, p, rtol=1e-12, atol=0.0, max_refine=4) -> QuadratureResult:
+def integrate_prepared(objective, mu, w, nu, p, rtol=1e-12, atol=0.0, max_refine=4, max_nodes=MAX_NODES):
     """``integrate`` for arrays already validated, broadcast and centred (the GD runner's entry)."""
     B, K, d = mu.shape
-    module = generated_modules.load(K, nu.shape[1], d)
-    driver = module.reverse_integrate if objective == "reverse" else module.forward_integrate
-    P = module.N_OUTPUTS
+    J = nu.shape[1]
+    batch, env = kernels(K, J, d, objective)
+    P = env["P"]
     value, error, scale = np.empty((B, P)), np.empty((B, P)), np.empty((B, P))
     nodes, ok = np.zeros(B, dtype=np.int64), np.zeros(B, dtype=np.bool_)
-    driver(mu, w, nu, p, float(rtol), float(atol), int(max_refine), value, error, scale, nodes, ok)
+    batch(mu, w, nu, p, float(rtol), float(atol), int(max_refine), int(max_nodes), value, error, scale, nodes, ok)
+    ok &= np.all(np.isfinite(value), axis=1) & np.all(np.isfinite(error), axis=1)
     return QuadratureResult(value=value, error=error, scale=scale, nodes=nodes, converged=ok,
                             objective=objective, rtol=rtol, atol=atol)
 
 
 def integrate(objective, means, weights, teacher_means, teacher_weights=None, *, rtol=1e-12, atol=0.0,
-              max_refine=4) -> QuadratureResult:
+              max_refine=4, max_nodes=MAX_NODES) -> QuadratureResult:
     """E[[||e||², gradient integrand]] for a batch: ``forward`` under p, ``reverse`` under q_θ.
 
     means (B, K, d); weights (K,) or (B, K); teacher_means (J, d) or (B, J, d); teacher_weights
@@ -140,162 +357,52 @@ def integrate(objective, means, weights, teacher_means, teacher_weights=None, *,
     _check(objective, rtol)
     mu, w, nu, p = as_batch(means, weights, teacher_means, teacher_weights)
     mu, nu = centered(mu, nu, p)
-    return integrate_prepared(objective, mu, w, nu, p, rtol, atol, max_refine)
+    return integrate_prepared(objective, mu, w, nu, p, rtol, atol, max_refine, max_nodes)
 
 
-# --- the same rule, step by step from Python (cross-checks and ``expectation``) -----------------
+# --- a plain tensor rule for any integrand (identities, notebooks; not a hot path) ---------------------
 
-
-def _measure(objective, mu, w, nu, p):
-    return (mu, w) if objective == "reverse" else (nu, p)
-
-
-def plan_grid(objective, means, weights, teacher_means, teacher_weights, rtol, refine=None,
-              radius_boost=None, full=False) -> GridPlan:
-    """The plans the compiled driver makes, for a validated and centred batch (Python loop).
-
-    ``refine`` (B,) shrinks the steps by 0.7 that many times; ``radius_boost`` (B,) adds to radius².
-    ``full``: grid all d axes of R^d (for integrands that depend on x in every direction, which
-    the reduction does not cover).
-    """
-    B, K, d = means.shape
-    J = teacher_means.shape[1]
-    module = generated_modules.load(K, J, d)
-    centers, cweights = _measure(objective, means, weights, teacher_means, teacher_weights)
-    bases, ranks = np.empty((B, d, d)), np.empty(B, dtype=np.int64)
-    steps, counts, radius = np.ones((B, d)), np.zeros((B, d), dtype=np.int64), np.empty(B)
-    for b in range(B):
-        C = centers.shape[1]
-        alpha_s, alpha_t = np.empty((C, K)), np.empty((C, J))
-        module.logits_at(centers[b], means[b], weights[b], teacher_means[b], teacher_weights[b], alpha_s, alpha_t)
-        ranks[b] = basis_one(means[b], teacher_means[b], full, bases[b])
-        radius[b] = plan_one(centers[b], cweights[b], means[b], teacher_means[b], alpha_s, alpha_t, bases[b],
-                             ranks[b], rtol, 0 if refine is None else int(refine[b]),
-                             0.0 if radius_boost is None else float(radius_boost[b]), steps[b], counts[b])
-    S = max(1, int(ranks.max()))
-    return GridPlan(basis=np.ascontiguousarray(bases[:, :, :S]), steps=np.ascontiguousarray(steps[:, :S]),
-                    counts=np.ascontiguousarray(counts[:, :S]), radius=radius, rank=ranks)
-
-
-def tail_bound(objective, means, weights, teacher_means, teacher_weights, plan: GridPlan) -> np.ndarray:
-    """``rfisher.planning.tail_one`` for each parameter set of a batch, (B, 1 + K·d)."""
-    B, K, d = means.shape
-    centers, cweights = _measure(objective, means, weights, teacher_means, teacher_weights)
-    out = np.empty((B, 1 + K * d))
-    for b in range(B):
-        tail_one(objective == "reverse", centers[b], cweights[b], means[b], teacher_means[b], int(plan.rank[b]),
-                 float(plan.radius[b]), out[b])
-    return out
-
-
-def _run_kernel(objective, means, weights, teacher_means, teacher_weights, plan: GridPlan):
-    """The compiled sums for each parameter set on a given plan: (B, 3, P) and nodes (B,)."""
-    B, K, d = means.shape
-    module = generated_modules.load(K, teacher_means.shape[1], d)
-    kernel = module.reverse_sum if objective == "reverse" else module.forward_sum
-    out = np.empty((B, 3, module.N_OUTPUTS))
-    npoints = np.empty(B, dtype=np.int64)
-    for b in range(B):
-        npoints[b] = kernel(means[b], weights[b], teacher_means[b], teacher_weights[b], plan.basis[b],
-                            plan.steps[b], plan.counts[b], float(plan.radius[b]), out[b])
-    return out, npoints
-
-
-def _estimate(out, npoints, tail):
-    """value, error, scale (B, P) from sums, as ``rfisher.planning.estimate_one``."""
-    value = out[:, 0]
-    scale = out[:, 2]
-    rounding = EPS * (64 + 2 * np.sqrt(npoints))[:, None] * scale
-    error = np.abs(out[:, 0] - out[:, 1]) + rounding + tail
-    return value, error, scale
-
-
-def grid_nodes(plan: GridPlan, b: int, centers: np.ndarray, center_weights: np.ndarray):
-    """The nodes of parameter set b explicitly: x (N, d), weight (N,), even (N,) (on the 2h grid).
-
-    The same rule as the kernels, written with plain numpy for cross-checks (tests only).
-    """
-    S = plan.basis.shape[2]
-    axes, wts, evens = [], [], []
-    for a in range(S):
-        m = int(plan.counts[b, a])
-        n = np.arange(-m, m + 1)
-        if m == 0:
-            axes.append(np.zeros(1))
-            wts.append(np.ones(1))
-        else:
-            y = n * plan.steps[b, a]
-            axes.append(y)
-            wts.append(plan.steps[b, a] * np.exp(-0.5 * y * y) / math.sqrt(2 * math.pi))
-        evens.append(n % 2 == 0)
-    Y = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, S)
-    Wt = np.prod(np.stack(np.meshgrid(*wts, indexing="ij"), axis=-1).reshape(-1, S), axis=1)
-    Ev = np.all(np.stack(np.meshgrid(*evens, indexing="ij"), axis=-1).reshape(-1, S), axis=1)
-    inside = np.sum(Y * Y, axis=1) <= plan.radius[b] ** 2
-    Y, Wt, Ev = Y[inside], Wt[inside], Ev[inside]
-    X = centers[:, None, :] + (Y @ plan.basis[b].T)[None, :, :]  # (C, N, d)
-    W = center_weights[:, None] * Wt[None, :]
-    E = np.broadcast_to(Ev, W.shape)
-    return X.reshape(-1, X.shape[-1]), W.reshape(-1), E.reshape(-1)
-
-
-def integrate_numpy(objective, means, weights, teacher_means, teacher_weights=None, *, rtol=1e-12, integrands=None):
-    """The same rule as ``integrate`` (no refinement), with explicit nodes and numpy integrands.
-
-    A cross-check of the kernels: ``integrands`` is a module with ``forward_integrand`` and
-    ``reverse_integrand`` (default: ``rfisher.generic``). Loops over the batch in Python.
-    """
-    from rfisher import generic
-
-    integrands = generic if integrands is None else integrands
-    mu, w, nu, p = as_batch(means, weights, teacher_means, teacher_weights)
-    mu, nu = centered(mu, nu, p)
-    f = integrands.reverse_integrand if objective == "reverse" else integrands.forward_integrand
-    plan = plan_grid(objective, mu, w, nu, p, rtol)
-    tail = tail_bound(objective, mu, w, nu, p, plan)
-    B = mu.shape[0]
-    out = np.empty((B, 3, 1 + mu.shape[1] * mu.shape[2]))
-    npoints = np.empty(B, dtype=np.int64)
-    for b in range(B):
-        centers, cw = (mu[b], w[b]) if objective == "reverse" else (nu[b], p[b])
-        X, W, E = grid_nodes(plan, b, centers, cw)
-        vals = f(X, mu[b], w[b], nu[b], p[b])
-        fac = 2.0 ** int(np.sum(plan.counts[b] > 0))
-        out[b, 0] = W @ vals
-        out[b, 1] = (fac * W * E) @ vals
-        out[b, 2] = W @ np.abs(vals)
-        npoints[b] = len(W)
-    value, error, scale = _estimate(out, npoints, tail)
-    return QuadratureResult(value=value, error=error, scale=scale, nodes=npoints,
-                            converged=np.all(error <= rtol * group_scale(scale), axis=1), objective=objective,
-                            rtol=rtol, atol=0.0)
-
-
-#: Radius used by ``expectation`` for integrands of unknown growth: the Gaussian mass outside
-#: ||y|| > 12 is < 1e−30, so polynomially bounded integrands lose nothing measurable.
+#: Radius of ``expectation``'s grid: the Gaussian mass outside ||y|| > 12 is < 1e−30, so polynomially
+#: bounded integrands lose nothing measurable.
 EXPECTATION_RADIUS = 12.0
 
 
 def expectation(f, means, weights, teacher_means, teacher_weights=None, *, under="student", rtol=1e-12):
     """E[f(x)] under the student (``under="student"``) or the teacher, for one parameter set.
 
-    ``f`` maps points (N, d) to values (N, P), and may depend on x in every direction: the grid
-    covers all d axes (no reduction), with steps from the transitions of both mixtures and
-    radius ``EXPECTATION_RADIUS``; returns (value (P,),
-    error (P,)) with error = |T_h − T_2h| + rounding. For checking identities, not a hot path.
-    """
+    ``f`` maps points (N, d) to values (N, P) and may depend on x in every direction, so the grid is the
+    full tensor trapezoid rule in R^d (no reduction), radius EXPECTATION_RADIUS, with one step for every
+    axis: the pole step of the sharpest transition of either mixture (``rfisher.planning``), halved.
+    Returns (value (P,), error (P,)), error = |T_h − T_2h| + ε(64 + 2√N)·Σ|w f|. For checking
+    identities, not a hot path."""
+    from rfisher.planning import pole_step
+
     if under not in ("student", "teacher"):
         raise ValueError(f"under must be 'student' or 'teacher', got {under!r}")
     mu, w, nu, p = as_batch(np.asarray(means)[None], weights, teacher_means, teacher_weights)
-    objective = "reverse" if under == "student" else "forward"
-    plan = plan_grid(objective, mu, w, nu, p, rtol, full=True)
-    plan.radius = np.maximum(plan.radius, EXPECTATION_RADIUS)
-    plan.counts = np.where(plan.counts > 0, np.ceil(plan.radius[:, None] / plan.steps).astype(np.int64), 0)
+    d = mu.shape[2]
+    pts = np.concatenate([mu[0], nu[0]])
+    lam = math.log(4 * math.pi * (1 + np.ptp(pts, axis=0).max()) ** 3 / rtol)
+    H = gaussian_step(lam)
+    for group in (mu[0], nu[0]):
+        for k in range(len(group)):
+            for l in range(k + 1, len(group)):
+                slope = np.linalg.norm(group[k] - group[l])
+                if slope > 0:
+                    H = min(H, pole_step(math.pi / slope, lam))
+    h = H / 2
+    n = int(math.ceil(EXPECTATION_RADIUS / h))
+    axis = np.arange(-n, n + 1) * h
+    grid = np.stack(np.meshgrid(*[axis] * d, indexing="ij"), axis=-1).reshape(-1, d)
+    inside = np.sum(grid * grid, axis=1) <= EXPECTATION_RADIUS**2
+    grid = grid[inside]
+    wts = np.prod(h * np.exp(-0.5 * grid * grid) / math.sqrt(2 * math.pi), axis=1)
+    even = np.all(np.rint(grid / h).astype(np.int64) % 2 == 0, axis=1)
     centers, cw = (mu[0], w[0]) if under == "student" else (nu[0], p[0])
-    X, W, E = grid_nodes(plan, 0, centers, cw)
-    vals = np.asarray(f(X), dtype=float).reshape(len(W), -1)
-    fac = 2.0 ** int(np.sum(plan.counts[0] > 0))
-    fine = W @ vals
-    coarse = (fac * W * E) @ vals
-    scale = W @ np.abs(vals)
-    return fine, np.abs(fine - coarse) + EPS * (64 + 2 * np.sqrt(len(W))) * scale
+    fine, coarse, total = 0.0, 0.0, 0.0
+    for c, wc in zip(centers, cw):
+        vals = np.asarray(f(c + grid), dtype=float).reshape(len(grid), -1)
+        fine = fine + wc * (wts @ vals)
+        coarse = coarse + wc * ((2.0**d * wts * even) @ vals)
+        total = total + wc * (wts @ np.abs(vals))
+    return fine, np.abs(fine - coarse) + EPS * (64 + 2 * np.sqrt(len(grid) * len(centers))) * total

@@ -1,4 +1,4 @@
-"""SPEC.md's identities hold numerically to the quadrature's accuracy (single-Gaussian teacher).
+"""The identities of docs/theory.md hold numerically to the quadrature's accuracy (single-Gaussian teacher).
 
 The pointwise (algebraic) parts are proved in tests/test_derivations.py; here the expectation
 steps: integrands from derivations/identities.py, lambdified, integrated by the grid rule with
@@ -13,7 +13,7 @@ from hypothesis import example, given
 
 from derivations import identities, scores
 from derivations.symbols import MixtureSymbols
-from rfisher import GaussianMixture, generated_modules, reverse_fisher
+from rfisher import GaussianMixture, pointwise, reverse_fisher
 from rfisher import quadrature as Q
 from tests import strategies as S
 from tests.tolerances import assert_at_most, assert_within
@@ -33,10 +33,8 @@ def _integrands(K, d):
 def _expect(student, teacher):
     K, d = student.K, student.d
     f = _integrands(K, d)
-    mod = generated_modules.load(K, 1, d)
-
     def g(x):
-        r = mod.responsibilities(x, student.means, student.weights)
+        r = pointwise.responsibilities(x, student.means, student.weights)
         cols = f(*x.T, *student.means.ravel(), *teacher.means[0], *r.T)
         return np.stack([np.broadcast_to(c, x.shape[:1]) for c in cols], axis=1)
 
