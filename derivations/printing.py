@@ -20,13 +20,19 @@ class _Printer(PythonCodePrinter):
     def _print_sign(self, expr):
         if self._module == "np":
             return f"np.sign({self._print(expr.args[0])})"
-        raise NotImplementedError(f"sign is printed for numpy only, not for {self._module!r}")
+        a = self._print(expr.args[0])
+        if self._module == "B":  # balls: [−1, 1] where the sign is not decided
+            return f"B.sign({a})"
+        return f"((1) if ({a} > 0) else (-1) if ({a} < 0) else (0))"
 
     def _print_Heaviside(self, expr):
         # H(0) = 1/2: the derivative of a maximum at a tie is the average of the two one-sided ones
         if self._module == "np":
             return f"np.heaviside({self._print(expr.args[0])}, 0.5)"
-        raise NotImplementedError(f"Heaviside is printed for numpy only, not for {self._module!r}")
+        a = self._print(expr.args[0])
+        if self._module == "B":  # balls: [0, 1] where the sign is not decided
+            return f"B.heaviside({a})"
+        return f"((0) if ({a} < 0) else ({self._print(sp.Rational(1, 2))}) if ({a} == 0) else (1))"
 
     def _print_Max(self, expr):
         return self._nested("maximum", expr.args)

@@ -84,6 +84,28 @@ class B:
         return [ek * inv for ek in e]
 
     @staticmethod
+    def heaviside(x):
+        """H(x) with H(0) = ½, as a ball: [0, 1] when the ball x contains 0 (and is not exactly 0)."""
+        if x > 0:
+            return arb(1)
+        if x < 0:
+            return arb(0)
+        if x == 0:
+            return arb(1) / 2
+        return arb(0.5, 0.5)
+
+    @staticmethod
+    def sign(x):
+        """sign(x) as a ball: [−1, 1] when the ball x contains 0 (and is not exactly 0)."""
+        if x > 0:
+            return arb(1)
+        if x < 0:
+            return arb(-1)
+        if x == 0:
+            return arb(0)
+        return arb(0, 1)
+
+    @staticmethod
     def max(*args):
         return reduce(lambda a, b: a.max(b), args)
 

@@ -1,127 +1,116 @@
-"""Compiling the hand-written algorithms for one size: the one place where rfisher configures numba.
+"""The one place where rfisher configures numba: the compiled algorithms and the generated functions.
 
-The algorithms (the line rule of ``rfisher.lines``, the quadrature driver of ``rfisher.quadrature``,
-Monte Carlo in ``rfisher.montecarlo``, the GD loop of ``rfisher.descent``) are plain Python
-functions, written once. They call the generated pointwise functions by global name
-(``integrand``, ``student_logits``, …) and read the size as globals (``K``, ``J``, ``D``, ``P``).
-``specialize`` copies such a function with those globals bound to one size and compiles it with
-numba, which then optimises the whole kernel for that size (loops over components unrolled, the
-loop over points vectorised).
+The algorithms (the line rule of ``rfisher.lines``, the quadrature of ``rfisher.quadrature``, Monte
+Carlo, the GD loop of ``rfisher.descent``) are ordinary numba functions, written once and compiled
+once for every size: they take the generated pointwise functions of the size at hand as first-class
+function arguments (a ``Generated`` bundle of numba cfuncs) and read the sizes off their arrays. Only
+the generated functions are compiled per size, each on its own, in well under a second; the
+algorithms are compiled the first time they run on a machine and then loaded from the cache. (An
+earlier design specialised the whole algorithm per size: every size then re-optimised the whole call
+tree, about 25 s per size and objective.) The generated functions are called once per chunk of points,
+so the indirect call costs nothing measurable.
 
-Compiled code is cached on disk (numba's cache). A specialised kernel's cache entry is named after
-the algorithm, the size, and a hash of the generated modules it calls and of every algorithm
-module, so a change to any of them never reuses stale machine code (numba itself only watches the
-file a function is defined in).
+Compiled code is cached on disk (numba's cache) in a folder named by a hash of every algorithm module
+and of numba's version: numba only watches the file a function is defined in, and a change to a module
+a function calls would otherwise reuse stale machine code. ``$NUMBA_CACHE_DIR``, if set, is respected.
 
-No fast-math: every result must be a function of its inputs alone, bit for bit, whatever batch it
-sits in. With reassociation allowed, LLVM vectorises some reductions in some specialisations and
-not others (seen in CI). The kernels are vectorised instead by their layout: loops over points
-write separate rows, and sums go into eight lanes in a fixed order (``rfisher.lines``).
+No fast-math: every result must be a function of its inputs alone, bit for bit, whatever batch it sits
+in. With reassociation allowed, LLVM vectorises some reductions in some compilations and not others
+(seen in CI). The kernels are vectorised instead by their layout: loops over points write one row at a
+time, and sums go into lanes in a fixed order (``rfisher.lines``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import types
+import os
+from collections import namedtuple
 from functools import cache
 from pathlib import Path
 
 import numba
+from numba import types
 
 OPTIONS = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
 
-#: The shared helpers every compiled kernel may call (size-independent).
-njit = numba.njit(**OPTIONS)
-
-#: Algorithm modules whose text is part of every specialised kernel's cache key.
+#: Algorithm modules whose text names the cache folder.
 _ALGORITHMS = ("compiled.py", "lines.py", "planning.py", "reduction.py", "quadrature.py", "montecarlo.py",
                "pointwise.py", "descent.py", "descent_state.py")
 
 
 @cache
-def _algorithm_hash() -> str:
-    h = hashlib.sha256()
+def cache_folder() -> str | None:
+    """~/.cache/rfisher/numba-<hash of the algorithms and numba's version>, or None if the user set
+    $NUMBA_CACHE_DIR (then numba's own choice stands)."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return None
+    h = hashlib.sha256(numba.__version__.encode())
     here = Path(__file__).resolve().parent
     for name in _ALGORITHMS:
         path = here / name
         if path.exists():
             h.update(path.read_bytes())
-    return h.hexdigest()
+    root = Path(os.environ.get("RFISHER_CACHE", Path.home() / ".cache" / "rfisher"))
+    return str(root / f"numba-{h.hexdigest()[:16]}")
 
 
-def specialize(template, tag: str, bindings: dict):
-    """Compile ``template`` with its globals updated by ``bindings``; ``tag`` names the specialisation
-    in the cache (it must identify the bindings: size, objective and the hash of the generated code)."""
-    namespace = dict(template.__globals__)
-    namespace.update(bindings)
-    fn = types.FunctionType(template.__code__, namespace, template.__name__, template.__defaults__,
-                            template.__closure__)
-    fn.__qualname__ = f"{template.__name__}__{tag}"
-    fn.__module__ = template.__module__
-    fn.__doc__ = template.__doc__
-    return numba.njit(**OPTIONS)(fn)
+def _in_our_cache(make):
+    """Run a numba decorator with the cache folder pointed at ``cache_folder`` (numba reads it when a
+    function is decorated), then restore it for everyone else's functions."""
+    folder = cache_folder()
+    if folder is None:
+        return make()
+    saved = numba.config.CACHE_DIR
+    numba.config.CACHE_DIR = folder
+    try:
+        return make()
+    finally:
+        numba.config.CACHE_DIR = saved
+
+
+def njit(fn):
+    """Compile an algorithm (once for every size), cached in ``cache_folder``."""
+    return _in_our_cache(lambda: numba.njit(**OPTIONS)(fn))
+
+
+# --- the generated functions of one size -------------------------------------------------------------
+
+_f8_1 = types.float64[::1]
+_f8_2 = types.float64[:, ::1]
+#: logits(n, x (d, n), centers (m, d), weights (m,), out (m, n))
+LOGITS = types.void(types.int64, _f8_2, _f8_2, _f8_1, _f8_2)
+#: slopes(x (d,), u (d,), centers (m, d), out (m,))
+SLOPES = types.void(_f8_1, _f8_1, _f8_2, _f8_1)
+#: integrand(n, x (d, n), means (K, d), teacher_means (J, d), r (K, n), rho (J, n), out (P, n)), and majorant
+INTEGRAND = types.void(types.int64, _f8_2, _f8_2, _f8_2, _f8_2, _f8_2, _f8_2)
+
+#: The generated functions one size and objective needs, as numba cfuncs (first-class functions).
+Generated = namedtuple("Generated", "integrand majorant student_logits student_slopes teacher_logits teacher_slopes")
 
 
 @cache
-def generated(module_name: str, function: str):
-    """A generated function compiled as it is (it only needs its own file to be cached correctly)."""
+def cfunc(module_key: str, function: str):
+    """A generated function compiled as a cfunc with its signature (cached by its own file)."""
     from rfisher import generated_modules
 
-    loader = {"fisher": generated_modules.load_fisher, "logits": generated_modules.load_logits}
-    kind, *size = module_name.split(":")
-    module = loader[kind](*map(int, size))
-    return numba.njit(**OPTIONS)(getattr(module, function))
-
-
-def hash_of(*modules) -> str:
-    """12 hex digits of a hash of the algorithms and of the given generated modules' text."""
-    from rfisher import generated_modules
-
-    h = hashlib.sha256(_algorithm_hash().encode())
-    for module in modules:
-        h.update(generated_modules.source_text(module).encode())
-    return h.hexdigest()[:12]
+    kind, *size = module_key.split(":")
+    if kind == "fisher":
+        module, sig = generated_modules.load_fisher(*map(int, size)), INTEGRAND
+    else:
+        module = generated_modules.load_logits(*map(int, size))
+        sig = LOGITS if function == "logits" else SLOPES
+    return _in_our_cache(lambda: numba.cfunc(sig, **{k: v for k, v in OPTIONS.items() if k != "nogil"})(
+        getattr(module, function)))
 
 
 @cache
-def size_tag(K: int, J: int, d: int) -> str:
-    """``k{K}_j{J}_d{d}_{hash}``: the size and a hash of the generated code and the algorithms."""
-    from rfisher import generated_modules
-
-    digest = hash_of(generated_modules.load_fisher(K, J, d), generated_modules.load_logits(K, d),
-                     generated_modules.load_logits(J, d))
-    return f"k{K}_j{J}_d{d}_{digest}"
-
-
-def size_bindings(K: int, J: int, d: int, objective: str) -> dict:
-    """The globals every specialised kernel of one size and objective sees."""
+def generated(K: int, J: int, d: int, objective: str) -> tuple:
+    """(Generated bundle, evaluation depth) for student K, teacher J, dimension d and an objective."""
     from rfisher import generated_modules
 
     fisher = generated_modules.load_fisher(K, J, d)
-    return {
-        "K": K, "J": J, "D": d, "P": fisher.N_OUTPUTS, "REVERSE": objective == "reverse",
-        "DEPTH": fisher.REVERSE_DEPTH if objective == "reverse" else fisher.FORWARD_DEPTH,
-        "integrand": generated(f"fisher:{K}:{J}:{d}", f"{objective}_integrand"),
-        "majorant": generated(f"fisher:{K}:{J}:{d}", f"{objective}_majorant"),
-        "student_logits": generated(f"logits:{K}:{d}", "logits"),
-        "student_slopes": generated(f"logits:{K}:{d}", "slopes"),
-        "teacher_logits": generated(f"logits:{J}:{d}", "logits"),
-        "teacher_slopes": generated(f"logits:{J}:{d}", "slopes"),
-    }
-
-
-# --- what a template sees before it is specialised ---------------------------------------------------
-
-
-def unbound(*args):
-    """Stands for a generated function in a template that was called without ``specialize``."""
-    raise RuntimeError("a kernel template was called directly: compile it for a size with rfisher.compiled")
-
-
-#: The size and the generated functions a template reads as globals. These module-level values are
-#: placeholders (templates import them so that they read like ordinary code and lint); ``specialize``
-#: replaces them by ``size_bindings``.
-K = J = D = P = 0
-REVERSE = False
-DEPTH = 0
-integrand = majorant = student_logits = student_slopes = teacher_logits = teacher_slopes = logits = unbound
+    fns = Generated(cfunc(f"fisher:{K}:{J}:{d}", f"{objective}_integrand"), cfunc(f"fisher:{K}:{J}:{d}", f"{objective}_majorant"),
+                    cfunc(f"logits:{K}:{d}", "logits"), cfunc(f"logits:{K}:{d}", "slopes"),
+                    cfunc(f"logits:{J}:{d}", "logits"), cfunc(f"logits:{J}:{d}", "slopes"))
+    depth = fisher.REVERSE_DEPTH if objective == "reverse" else fisher.FORWARD_DEPTH
+    return fns, float(depth)

@@ -24,12 +24,11 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field
-from functools import cache
 
 import numpy as np
 
-from rfisher import compiled, lyapunov, montecarlo, quadrature
-from rfisher.compiled import D, J, K, P  # bound per size by rfisher.compiled.specialize
+from rfisher import compiled, lyapunov, montecarlo
+from rfisher.compiled import njit
 from rfisher.descent_state import STATUS_NAMES, Divergence, Settings, Status, new_state
 from rfisher.lines import line_work
 from rfisher.lyapunov import OBJECTIVE
@@ -47,32 +46,28 @@ DIVERGENCE_REASONS = {Divergence.NONE: "", Divergence.NON_FINITE: "non-finite ob
 # --- the compiled loop (templates specialised per size and objective by rfisher.compiled) -----------
 
 
-def evaluate_grid(b, state, settings, z, pw, work, value, error, scale):
-    """The objective and its gradient at trajectory b's means by the quadrature, into value, error,
-    scale (P,); returns whether its tolerance was met."""
-    _, ok = integrate_one(state.means[b], state.weights[b], state.teacher_means[b], state.teacher_weights[b],
-                          settings.rtol, settings.atol, settings.max_refine, MAX_NODES, value, error, scale, pw, work)
+@njit
+def evaluate(b, state, settings, z, pw, work, mc_scratch, value, error, scale, fns):
+    """The objective and its gradient at trajectory b's means into value, error, scale (P,): by the
+    quadrature, or by Monte Carlo with the common samples z when there are any (then the error is three
+    standard errors). Returns whether the quadrature's tolerance was met."""
+    mu, w, nu, pi = state.means[b], state.weights[b], state.teacher_means[b], state.teacher_weights[b]
+    if z.shape[0] > 0:
+        mc_one(mu, w, nu, pi, settings.reverse, z, value, error, scale, mc_scratch, fns)
+        for p in range(value.shape[0]):
+            error[p] *= 3.0
+        return True
+    _, ok = integrate_one(mu, w, nu, pi, settings.reverse, settings.rtol, settings.atol, settings.max_refine, MAX_NODES,
+                          settings.depth, value, error, scale, pw, work, fns)
     return ok
 
 
-def evaluate_mc(b, state, settings, z, pw, work, value, error, scale):
-    """The same by Monte Carlo with the common samples z (work: the Monte Carlo scratch); the error is
-    three standard errors."""
-    mc_one(state.means[b], state.weights[b], state.teacher_means[b], state.teacher_weights[b], z, value, error, scale,
-           work)
-    for p in range(P):
-        error[p] *= 3.0
-    return True
-
-
-#: ``descend`` calls ``evaluate`` and ``make_work``, bound per rule by ``kernels``.
-evaluate = evaluate_grid
-make_work = line_work
-
-
+@njit
 def record_evaluation(b, state, ok, value, error, scale):
     """Keep an evaluation in the state: current (value, error, gradient norm), grad, grad_error, the
     quadrature's failures and worst relative error."""
+    K, D = state.means.shape[1:]
+    P = value.shape[0]
     if not ok:
         state.quadrature_failures[b] += 1
     big = 1e-300
@@ -92,10 +87,11 @@ def record_evaluation(b, state, ok, value, error, scale):
             state.grad_error[b, i, a] = error[1 + i * D + a]
 
 
+@njit
 def divergence_of(b, state, settings, value):
     """The Divergence code of trajectory b after an evaluation."""
     finite = True
-    for p in range(P):
+    for p in range(value.shape[0]):
         finite = finite and math.isfinite(value[p])
     if not finite:
         return Divergence.NON_FINITE
@@ -103,6 +99,7 @@ def divergence_of(b, state, settings, value):
         state.first_value[b] = value[0]
     if value[0] > settings.divergence_factor * max(state.first_value[b], 1e-300):
         return Divergence.GREW
+    K, D = state.means.shape[1:]
     for i in range(K):
         for a in range(D):
             if abs(state.means[b, i, a]) > settings.escape_radius:
@@ -110,8 +107,10 @@ def divergence_of(b, state, settings, value):
     return Divergence.NONE
 
 
+@njit
 def step(b, state, settings):
     """θ ← θ − η∇ for trajectory b; returns the largest move of a coordinate."""
+    K, D = state.means.shape[1:]
     moved = 0.0
     for i in range(K):
         for a in range(D):
@@ -122,17 +121,22 @@ def step(b, state, settings):
     return moved
 
 
-def descend(state, settings, n_steps, t0, z, start):
+@njit
+def descend(state, settings, n_steps, t0, z, start, fns):
     """Up to n_steps GD steps for every running trajectory, in place; n_steps = 0 only evaluates.
     start (B, 3) gets the evaluation (value, error, gradient norm) at the first of these steps."""
+    B, K, D = state.means.shape
+    J = state.teacher_means.shape[1]
+    P = 1 + K * D
     pw = plan_work(K, J, D)
-    work = make_work(K, J, D, P)
+    work = line_work(K, J, D, P)
+    mc_scratch = mc_work(K, J, D, P)
     value, error, scale = np.empty(P), np.empty(P), np.empty(P)
-    for b in range(state.means.shape[0]):
+    for b in range(B):
         if state.status[b] != Status.RUNNING:
             continue
         for s in range(max(n_steps, 1)):
-            ok = evaluate(b, state, settings, z, pw, work, value, error, scale)
+            ok = evaluate(b, state, settings, z, pw, work, mc_scratch, value, error, scale, fns)
             record_evaluation(b, state, ok, value, error, scale)
             code = divergence_of(b, state, settings, value)
             if code != Divergence.NONE:
@@ -152,24 +156,6 @@ def descend(state, settings, n_steps, t0, z, start):
             if settings.param_tol > 0.0 and moved <= settings.param_tol:
                 state.status[b] = Status.PARAM_TOL
                 break
-
-
-@cache
-def kernels(K: int, J: int, d: int, objective: str, rule: str = "grid"):
-    """The compiled ``descend`` for one size, objective and rule ("grid" or "montecarlo")."""
-    if rule == "grid":
-        _, env = quadrature.kernels(K, J, d, objective)
-        env = dict(env, make_work=line_work)
-        template = evaluate_grid
-    else:
-        _, env = montecarlo.kernels(K, J, d, objective)
-        env = dict(env, make_work=mc_work, plan_work=quadrature._plan_work)
-        template = evaluate_mc
-    tag = f"{objective}_{rule}_{compiled.size_tag(K, J, d)}"
-    env["evaluate"] = compiled.specialize(template, tag, env)
-    for name, fn in (("record_evaluation", record_evaluation), ("divergence_of", divergence_of), ("step", step)):
-        env[name] = compiled.specialize(fn, tag, env)
-    return compiled.specialize(descend, tag, env)
 
 
 # --- Python: validate, step, monitor, record, finish ---------------------------------------------------
@@ -356,9 +342,10 @@ def gradient_descent(initial_means, weights, teacher: GaussianMixture, *, step_s
     z = montecarlo.samples_for(seed, int(samples), d) if rule == "montecarlo" else np.zeros((0, d))
     mons = _Monitors(monitors, K, d, B)
     state = new_state(mu_c, w, nu_c, p)
+    fns, depth = compiled.generated(K, nu.shape[1], d, objective)
     settings = Settings(float(step_size), float(rtol), float(atol), 4, 0.0 if grad_tol is None else float(grad_tol),
-                        0.0 if param_tol is None else float(param_tol), float(divergence_factor), float(escape_radius))
-    descend = kernels(K, nu.shape[1], d, objective, rule)
+                        0.0 if param_tol is None else float(param_tol), float(divergence_factor), float(escape_radius),
+                        objective == "reverse", depth)
     rec = _Recorder(max_steps // record_every + 2, B, K, d, mons.names, record_means, shift)
     chunk = 1 if mons.items else record_every  # monitors need every step in Python
     show = progress if progress is not None else (sys.stderr.isatty() and B * max_steps > 2_000_000)
@@ -370,7 +357,7 @@ def gradient_descent(initial_means, weights, teacher: GaussianMixture, *, step_s
         before = state.means.copy()
         n = min(chunk, max_steps - t)
         start[:] = np.nan
-        descend(state, settings, n, t, z, start)
+        descend(state, settings, n, t, z, start, fns)
         evaluated = running & ~np.isnan(start[:, 0])
         mons.objective_change(evaluated, start, t)
         rec.last[evaluated] = start[evaluated]
@@ -386,10 +373,10 @@ def gradient_descent(initial_means, weights, teacher: GaussianMixture, *, step_s
                   end="", file=sys.stderr)
     if show:
         print(file=sys.stderr)
-    return _finish(state, settings, descend, z, t, mons, rec, shift, objective, rule, teacher, mu, t_start)
+    return _finish(state, settings, fns, z, t, mons, rec, shift, objective, rule, teacher, mu, t_start)
 
 
-def _finish(state, settings, descend, z, t, mons, rec, shift, objective, rule, teacher, mu, t_start) -> Trajectories:
+def _finish(state, settings, fns, z, t, mons, rec, shift, objective, rule, teacher, mu, t_start) -> Trajectories:
     """Evaluate every final state (without stepping) so that the last record is exact; build the result."""
     B = len(state.status)
     probe = state._replace(status=np.zeros(B, dtype=np.int8), first_value=state.first_value.copy(),
@@ -397,7 +384,7 @@ def _finish(state, settings, descend, z, t, mons, rec, shift, objective, rule, t
                            quadrature_failures=state.quadrature_failures.copy(),
                            worst_relative_error=state.worst_relative_error.copy(), steps=state.steps.copy())
     final = np.full((B, 3), np.nan)
-    descend(probe, settings, 0, t, z, final)
+    descend(probe, settings, 0, t, z, final, fns)
     mons.objective_change(~np.isnan(final[:, 0]), final, t)
     final = np.where(np.isnan(final[:, :1]), rec.last, final)
     if rec.row == 0 or rec.steps[rec.row - 1] != t:

@@ -67,6 +67,8 @@ class Settings(NamedTuple):
     param_tol: float  # 0: off
     divergence_factor: float
     escape_radius: float
+    reverse: bool  # GD on R (else on F)
+    depth: float  # the evaluation depth of the generated integrand (its rounding bound)
 
 
 def new_state(means, weights, teacher_means, teacher_weights) -> State:

@@ -1,4 +1,5 @@
-"""The report's figures (matplotlib, Agg). Each function writes one PNG and returns the data it drew,
+"""The report's figures (matplotlib, Agg). A claim names its figures (``rfisher.claims.registry``);
+``FIGURES[name](path, result, settings)`` draws one from the claim's result and returns the data it drew,
 so that results.json holds every number a figure shows."""
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ def _plt():
     return plt
 
 
-SPEC_STARTS = [[3.0, -1.0], [10.0, 0.5], [20.0, 1.0]]
+#: The starts of the reference table of docs/theory.md, C2.
+REFERENCE_STARTS = [[3.0, -1.0], [10.0, 0.5], [20.0, 1.0]]
 
 
-def landscape(path, quick: bool = True) -> dict:
+def landscape(path, result=None, settings=None) -> dict:
     """F and R over (μ_1, μ_2) for d = 1, K = 2, w = (½, ½), μ* = 0, with forward and reverse GD paths
-    from SPEC.md's starts (η = 0.2): the flat region of F that traps a far component."""
+    from the reference starts (η = 0.2): the flat region of F that traps a far component."""
     plt = _plt()
-    n = 90 if quick else 180
+    n = 90 if (settings is None or settings.quick) else 180
     lo, hi = -4.0, 22.0
     g = np.linspace(lo, hi, n)
     M1, M2 = np.meshgrid(g, g, indexing="xy")
@@ -40,7 +42,7 @@ def landscape(path, quick: bool = True) -> dict:
     steps = 2000
     paths = {}
     for obj in ("forward", "reverse"):
-        tr = gradient_descent(np.array(SPEC_STARTS)[:, :, None], [0.5, 0.5], teacher, objective=obj, step_size=0.2,
+        tr = gradient_descent(np.array(REFERENCE_STARTS)[:, :, None], [0.5, 0.5], teacher, objective=obj, step_size=0.2,
                               max_steps=steps, record_every=10)
         paths[obj] = tr.means[..., 0]  # (T, B, 2)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), constrained_layout=True)
@@ -61,24 +63,25 @@ def landscape(path, quick: bool = True) -> dict:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return {"grid": g.tolist(), "max_quadrature_error": errors,
-            "paths_end": {k: v[-1].tolist() for k, v in paths.items()}, "starts": SPEC_STARTS}
+            "paths_end": {k: v[-1].tolist() for k, v in paths.items()}, "starts": REFERENCE_STARTS}
 
 
-def lyapunov(path, runs) -> dict:
-    """Median over C1 runs of each candidate along the trajectory (log scale), per (K, d)."""
+def lyapunov(path, result, settings=None) -> dict:
+    """Median over C1 runs of each monitored candidate along the trajectory (log scale), per (K, d)."""
     plt = _plt()
-    names = ["V_w", "V_max", "V_bar", "R"]
-    pick = [k for k in runs if k[0] >= 2][:4]
+    monitors = result.details["monitors"]
+    pick = list(monitors)[:4]
     fig, axes = plt.subplots(1, len(pick), figsize=(4 * len(pick), 3.6), constrained_layout=True, squeeze=False)
     data = {}
     for ax, key in zip(axes[0], pick):
-        tr = runs[key]
-        t = np.maximum(tr.record_steps, 1)
-        for name in names:
-            y = np.median(np.abs(tr.monitors[name]), axis=1)
-            ax.loglog(t, np.maximum(y, 1e-300), label=name)
-            data[f"K={key[0]} d={key[1]} {name}"] = y.tolist()
-        ax.set_title(f"K = {key[0]}, d = {key[1]} (median of {tr.monitors['R'].shape[1]} runs)")
+        series = monitors[key]
+        t = np.maximum(np.asarray(series["steps"]), 1)
+        for name, y in series.items():
+            if name == "steps":
+                continue
+            ax.loglog(t, np.maximum(np.asarray(y), 1e-300), label=name)
+            data[f"{key} {name}"] = y
+        ax.set_title(f"{key} (median over runs)")
         ax.set_xlabel("GD step")
         ax.legend(fontsize=8)
     fig.savefig(path, dpi=110)
@@ -86,21 +89,25 @@ def lyapunov(path, runs) -> dict:
     return data
 
 
-def rates(path, runs, exponent_fn) -> dict:
-    """max_i ||μ_i − μ*|| against t on log–log axes, with the fitted final-phase slope."""
+def rates(path, result, settings=None) -> dict:
+    """max_i ||μ_i − μ*|| against t on log–log axes, with the fitted final-phase slope (C1)."""
+    from rfisher.statistics import rate_exponent
+
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.5, 4.5), constrained_layout=True)
     data = {}
-    for (K, d), tr in runs.items():
-        if K == 1:
+    last = 200
+    for key, (steps, median) in result.details["curves"].items():
+        if key.startswith("K=1 "):
             continue
-        t = tr.record_steps.astype(float)
-        y = np.median(tr.monitors["V_max"], axis=1)
+        t = np.asarray(steps, dtype=float)
+        y = np.asarray(median)
         ok = t > 0
-        slope = exponent_fn(tr.record_steps, y)
-        ax.loglog(t[ok], y[ok], label=f"K={K} d={d}: slope {slope:.2f}")
-        data[f"K={K} d={d}"] = {"slope": slope, "median_distance": y.tolist(), "steps": tr.record_steps.tolist()}
-    tt = np.logspace(2, np.log10(max(tr.record_steps.max(), 200)), 20)
+        slope = rate_exponent(np.asarray(steps), y)
+        ax.loglog(t[ok], y[ok], label=f"{key}: slope {slope:.2f}")
+        data[key] = {"slope": slope, "median_distance": y.tolist(), "steps": list(steps)}
+        last = max(last, t.max())
+    tt = np.logspace(2, np.log10(last), 20)
     ax.loglog(tt, 3 * tt**-0.5, "k--", lw=1, label="∝ t^(−1/2)")
     ax.set_xlabel("GD step t")
     ax.set_ylabel("max_i ||μ_i − μ*|| (median over runs)")
@@ -111,17 +118,21 @@ def rates(path, runs, exponent_fn) -> dict:
     return data
 
 
-def separation(path, sweeps) -> dict:
-    """Success fraction against Δ with 95% Wilson intervals (C3), per (J, K, d)."""
+def separation(path, result, settings=None) -> dict:
+    """Success fraction against Δ with 95% Wilson intervals (C3), per (J, K, d), Δ* marked."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.5, 4.5), constrained_layout=True)
     data = {}
-    for (J, K, d), (seps, frac, intervals, star) in sweeps.items():
+    for key, sweep in result.details["sweeps"].items():
+        J, K, d = (int(v) for v in key.split(","))
+        seps, frac, intervals, star = sweep["separations"], sweep["fraction"], sweep["interval"], sweep["transition"]
         lo = np.array([i[0] for i in intervals])
         hi = np.array([i[1] for i in intervals])
         f = np.array(frac)
-        ax.errorbar(seps, f, yerr=[np.maximum(f - lo, 0), np.maximum(hi - f, 0)], marker="o", capsize=3,
-                    label=f"J=K={J}, d={d} (Δ* = {star})")
+        line = ax.errorbar(seps, f, yerr=[np.maximum(f - lo, 0), np.maximum(hi - f, 0)], marker="o", capsize=3,
+                           label=f"J=K={J}, d={d} (Δ* = {star})")
+        if star is not None:
+            ax.axvline(star, color=line[0].get_color(), ls="--", lw=0.8)
         data[f"J={J} K={K} d={d}"] = {"separations": seps, "fraction": frac, "interval": [list(i) for i in intervals],
                                       "transition": star}
     ax.axhline(0.9, color="gray", ls=":", lw=1)
@@ -134,10 +145,10 @@ def separation(path, sweeps) -> dict:
     return data
 
 
-def tv_and_R(path, cases) -> dict:
+def tv_and_R(path, result, settings=None) -> dict:
     """R and TV at the end of reverse GD for the C4 cases, side by side."""
     plt = _plt()
-    rows = [c for c in cases if c["d"] == 1]
+    rows = [c for c in result.details["cases"] if c["d"] == 1]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
     names = [r["case"] for r in rows]
     R = [max(r["R end"][0], 1e-32) for r in rows]
@@ -159,9 +170,10 @@ def tv_and_R(path, cases) -> dict:
     return {"cases": names, "R_end": R, "TV_end": tv, "predicted_TV": pred}
 
 
-def far_component(path, rows) -> dict:
+def far_component(path, result, settings=None) -> dict:
     """C2: how far forward GD moves the far component, against its start distance."""
     plt = _plt()
+    rows = result.details["rows"]
     fig, ax = plt.subplots(figsize=(6.5, 4.2), constrained_layout=True)
     dist = [r["far start distance"] for r in rows]
     moved = [max(r["far moved (forward)"], 1e-17) for r in rows]
@@ -173,3 +185,52 @@ def far_component(path, rows) -> dict:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return {"start_distance": dist, "moved": moved}
+
+
+def family_scan(path, result, settings=None) -> dict:
+    """C5: the falsifier's worst normalised flow derivative over the family V_α, against α and against the
+    smallest weight."""
+    plt = _plt()
+    family = result.details["family"]
+    rows = family["rows"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), constrained_layout=True)
+    a = np.array([r["parameter"] for r in rows])
+    c = np.array([r["worst"] for r in rows])
+    conf = np.array([r["confirmed"] for r in rows], dtype=bool)
+    ax = axes[0]
+    ax.plot(a, c, "-", color="0.6", lw=1)
+    ax.plot(a[conf], c[conf], "o", color="C3", label="violation confirmed / certified")
+    ax.plot(a[~conf], c[~conf], "o", mfc="white", color="C0", label="no confirmed violation")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_yscale("symlog", linthresh=1e-4)
+    ax.set_xlabel("α in V_α = Σ w_i^α ||μ_i − μ*||²")
+    ax.set_ylabel("worst ⟨∇V, ∇R⟩ / (‖∇V‖ ‖∇R‖)")
+    ax.set_title("worst normalised flow derivative found")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    cmap = plt.get_cmap("viridis")
+    for i, (alpha, (x, y)) in enumerate(family["envelopes"].items()):
+        ax.plot(x, y, "-o", ms=2.5, lw=0.8, color=cmap(i / max(1, len(family["envelopes"]) - 1)), label=f"α = {alpha}")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yscale("symlog", linthresh=1e-4)
+    ax.set_xlabel("smallest weight min_i w_i")
+    ax.set_ylabel("lower envelope of the normalised derivative")
+    ax.set_title("against the smallest weight (every point evaluated)")
+    ax.legend(fontsize=7, ncol=2)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return {"parameters": a.tolist(), "worst": c.tolist(), "confirmed": conf.tolist(), "envelopes": family["envelopes"]}
+
+
+def certified_region(path, result, settings=None) -> dict:
+    """C5: the boxes the verifier certified (rfisher.verifier draws them from the claim's details)."""
+    from rfisher import verifier
+
+    return verifier.region_figure(path, result.details.get("region", {}))
+
+
+#: Every figure a claim can name.
+FIGURES = {"landscape": landscape, "lyapunov": lyapunov, "rates": rates, "separation": separation,
+           "tv_and_R": tv_and_R, "far_component": far_component, "family_scan": family_scan,
+           "certified_region": certified_region}

@@ -11,8 +11,8 @@ touches one row at a time, so that it vectorises: the logits, the exponentials (
 a polynomial with Cody–Waite reduction: no library call), the normalisation, the generated integrand
 and its majorant. Sums are kept in LANES lanes (lane = point index mod LANES) and reduced in a fixed
 order at the end of the line: nothing is reassociated, so a result depends on its inputs only, bit
-for bit, whatever batch it sits in. ``line_setup`` and ``line_sum`` are templates: ``rfisher.compiled``
-binds K, J, D, P and the generated functions of one size.
+for bit, whatever batch it sits in. The generated functions of the size at hand come in ``fns``
+(``rfisher.compiled.Generated``).
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from collections import namedtuple
 
 import numpy as np
 
-# K, D, P and the generated functions are bound per size by rfisher.compiled.specialize
-from rfisher.compiled import D, integrand, majorant, njit, student_logits, student_slopes, teacher_logits, teacher_slopes
+from rfisher.compiled import njit
 
 #: Points per call of the generated integrand, and lanes of the sums (a multiple of 8 for the vector units).
 CHUNK = 128
@@ -39,7 +38,8 @@ EXP_ULPS = 2
 FINE, OUTER, ABS, ROUND = 0, 1, 2, 3
 N_SUMS = 4
 
-LineWork = namedtuple("LineWork", "xb A_s G_s A_t G_t t top ssum bits mag tmax x r rho out maj wt factor lanes")
+LineWork = namedtuple("LineWork", "xb A_s G_s A_t G_t t top ssum bits mag tmax terms_s terms_t x r rho out maj wt factor "
+                                   "lanes")
 
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
@@ -75,7 +75,7 @@ def line_work(K, J, d, P):
     """Scratch arrays for ``line_sum`` (allocated once per call of the quadrature)."""
     return LineWork(np.empty((d, 1)), np.empty((K, 1)), np.empty(K), np.empty((J, 1)), np.empty(J), np.empty(CHUNK),
                     np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK, dtype=np.int64), np.empty(CHUNK), np.empty(CHUNK),
-                    np.empty((d, CHUNK)),
+                    np.empty((K, CHUNK)), np.empty((J, CHUNK)), np.empty((d, CHUNK)),
                     np.empty((K, CHUNK)), np.empty((J, CHUNK)), np.empty((P, CHUNK)), np.empty((P, CHUNK)),
                     np.empty(CHUNK), np.empty(CHUNK), np.zeros((N_SUMS, P, CHUNK)))
 
@@ -140,6 +140,57 @@ def softmax_line(A, G, t, n, dest, top, ssum, bits, mag, tmax):
         mag[i] += 2.0 * (1.0 - 2.0 * top[i]) * tmax[i]
 
 @njit
+def softmax_points(a, n, log_weights, terms, top, tmax, bits, mag):
+    """a (components, ≥ n) holds the logits at n points: replace them by the responsibilities (log-sum-exp
+    form) and add to mag[i] the logits' magnitude 2(Σ_k r_k T_k + (1 − 2 r_max) T_max) as ``softmax_line``
+    does, with T_k = |a_k| + 2|log w_k| ≥ |log w_k| + ||x − c_k||²/2 (the terms of the printed logit).
+    terms (components, ≥ n), top, tmax, bits: scratch."""
+    K = a.shape[0]
+    if K == 1:
+        for i in range(n):
+            a[0, i] = 1.0
+        return
+    for i in range(n):
+        top[i] = a[0, i]
+    for k in range(1, K):
+        row = a[k]
+        for i in range(n):
+            top[i] = max(top[i], row[i])
+    for i in range(n):
+        tmax[i] = 0.0  # the running sum of the exponentials, then T of the largest responsibility
+    for k in range(K):
+        row = a[k]
+        tk = terms[k]
+        lw = 2.0 * abs(log_weights[k])
+        for i in range(n):
+            tk[i] = abs(row[i]) + lw
+            row[i] = row[i] - top[i]
+        exp_nonpositive(row, bits, n)
+        for i in range(n):
+            tmax[i] += row[i]
+    for i in range(n):
+        tmax[i] = 1.0 / tmax[i]
+    for k in range(K):
+        row = a[k]
+        for i in range(n):
+            row[i] *= tmax[i]
+    for i in range(n):
+        top[i] = 0.0  # now the largest responsibility
+        tmax[i] = 0.0
+    for k in range(K):
+        row = a[k]
+        tk = terms[k]
+        for i in range(n):
+            r = row[i]
+            mag[i] += 2.0 * r * tk[i]
+            if r > top[i]:
+                top[i] = r
+                tmax[i] = tk[i]
+    for i in range(n):
+        mag[i] += 2.0 * (1.0 - 2.0 * top[i]) * tmax[i]
+
+
+@njit
 def accumulate(n, wt, factor, outer, out, maj, lanes):
     """Add one chunk into the lane sums (N_SUMS, P, CHUNK): lane i collects the points at position i of
     every chunk, in order, so each sum is a fixed sequence of operations (no reassociation) and the loop
@@ -188,18 +239,20 @@ def reduce_lanes(lanes, totals, scratch):
                 row[i] = 0.0
 
 
-def line_setup(base, u, mu, w, nu, pi, work):
+@njit
+def line_setup(base, u, mu, w, nu, pi, work, fns):
     """The logits at the line's base (work.A_s (K, 1), work.A_t (J, 1)) and their slopes along u
     (work.G_s, work.G_t), from the generated functions."""
-    for a in range(D):
+    for a in range(base.shape[0]):
         work.xb[a, 0] = base[a]
-    student_logits(1, work.xb, mu, w, work.A_s)
-    teacher_logits(1, work.xb, nu, pi, work.A_t)
-    student_slopes(base, u, mu, work.G_s)
-    teacher_slopes(base, u, nu, work.G_t)
+    fns.student_logits(1, work.xb, mu, w, work.A_s)
+    fns.teacher_logits(1, work.xb, nu, pi, work.A_t)
+    fns.student_slopes(base, u, mu, work.G_s)
+    fns.teacher_slopes(base, u, nu, work.G_t)
 
 
-def line_sum(base, u, h, m, weight, outer, c_round, c_logit, mu, nu, work):
+@njit
+def line_sum(base, u, h, m, weight, outer, c_round, c_logit, mu, nu, work, fns):
     """Add the rule along the line base + t u (module docstring), after ``line_setup``, into the lane
     sums work.lanes: m nodes on each side, line weight ``weight``, factor ``outer`` in the rule with the
     outer steps doubled; m < 0 means a single node at t = 0 of weight ``weight`` (a 0-dimensional
@@ -224,7 +277,7 @@ def line_sum(base, u, h, m, weight, outer, c_round, c_logit, mu, nu, work):
             work.mag[i] = 0.0
         softmax_line(A_s, work.G_s, t, n_pad, work.r, work.top, work.ssum, work.bits, work.mag, work.tmax)
         softmax_line(A_t, work.G_t, t, n_pad, work.rho, work.top, work.ssum, work.bits, work.mag, work.tmax)
-        for a in range(D):
+        for a in range(base.shape[0]):
             row = work.x[a]
             b_a, u_a = base[a], u[a]
             for i in range(n_pad):
@@ -241,7 +294,7 @@ def line_sum(base, u, h, m, weight, outer, c_round, c_logit, mu, nu, work):
                 wt[i] = c0 * wt[i] if shift <= start + i < N else 0.0
         for i in range(n_pad):
             work.factor[i] = wt[i] * (c_round + c_logit * work.mag[i])
-        integrand(n_pad, work.x, mu, nu, work.r, work.rho, work.out)
-        majorant(n_pad, work.x, mu, nu, work.r, work.rho, work.maj)
+        fns.integrand(n_pad, work.x, mu, nu, work.r, work.rho, work.out)
+        fns.majorant(n_pad, work.x, mu, nu, work.r, work.rho, work.maj)
         accumulate(n_pad, wt, work.factor, outer, work.out, work.maj, work.lanes)
     return 2 * m + 1

@@ -135,9 +135,5 @@ def as_batch(means, weights, teacher_means, teacher_weights):
         p = np.stack([as_weights(row, J, f"teacher weights[{b}]") for b, row in enumerate(p)])
     else:
         raise ValueError(f"teacher weights must have shape ({J},) or ({B}, {J}), got {p.shape}")
-    return (
-        np.ascontiguousarray(mu),
-        np.ascontiguousarray(w),
-        np.ascontiguousarray(nu),
-        np.ascontiguousarray(p),
-    )
+    # writeable C-contiguous float64 copies (broadcast views are read-only; the kernels take plain arrays)
+    return tuple(np.require(a, np.float64, ["C", "W", "O"]) for a in (mu, w, nu, p))

@@ -6,7 +6,7 @@ draws z for every component and every parameter set (common random numbers), in 
 means. Deterministic: a seed gives the same draws, and the same numbers, bit for bit.
 
 Use it where the grid rule does not reach (reduced dimension above 3); its error is ~1/√n, against
-~1e−12 for the grid rule. ``mc_one`` is a template specialised per size (``rfisher.compiled``).
+~1e−12 for the grid rule. The generated functions of the size come in ``fns`` (``rfisher.compiled``).
 """
 
 from __future__ import annotations
@@ -14,14 +14,11 @@ from __future__ import annotations
 import math
 from collections import namedtuple
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
 from rfisher import compiled
-
-# the size, the objective and the generated functions are bound per size by rfisher.compiled.specialize
-from rfisher.compiled import REVERSE, D, J, K, P, integrand, njit, student_logits, teacher_logits
+from rfisher.compiled import njit
 from rfisher.mixture import as_batch
 from rfisher.pointwise import softmax_columns
 from rfisher.quadrature import OBJECTIVES, centered
@@ -38,12 +35,15 @@ def mc_work(K, J, d, P):
                   np.empty((P, CHUNK)))
 
 
-def mc_one(mu, w, nu, pi, z, value, stderr, scale, work):
+@njit
+def mc_one(mu, w, nu, pi, reverse, z, value, stderr, scale, work, fns):
     """Σ_c w_c mean over the pairs (c + z_n, c − z_n) of the integrand (value, P), its standard error
     (stderr) and Σ_c w_c mean |f| (scale), for one parameter set; z (N, d)."""
-    centers = mu if REVERSE else nu
-    cweights = w if REVERSE else pi
+    centers = mu if reverse else nu
+    cweights = w if reverse else pi
     N = z.shape[0]
+    P = value.shape[0]
+    D = mu.shape[1]
     for p in range(P):
         value[p] = 0.0
         stderr[p] = 0.0
@@ -58,11 +58,11 @@ def mc_one(mu, w, nu, pi, z, value, stderr, scale, work):
                 for a in range(D):
                     for i in range(n):
                         work.x[a, i] = centers[c, a] + sign * z[start + i, a]
-                student_logits(n, work.x, mu, w, work.r)
+                fns.student_logits(n, work.x, mu, w, work.r)
                 softmax_columns(work.r, n)
-                teacher_logits(n, work.x, nu, pi, work.rho)
+                fns.teacher_logits(n, work.x, nu, pi, work.rho)
                 softmax_columns(work.rho, n)
-                integrand(n, work.x, mu, nu, work.r, work.rho, work.plus if sign > 0 else work.out)
+                fns.integrand(n, work.x, mu, nu, work.r, work.rho, work.plus if sign > 0 else work.out)
             for p in range(P):
                 for i in range(n):
                     pair = 0.5 * (work.plus[p, i] + work.out[p, i])
@@ -80,20 +80,13 @@ def mc_one(mu, w, nu, pi, z, value, stderr, scale, work):
         stderr[p] = math.sqrt(stderr[p])
 
 
-def mc_batch(means, weights, teacher_means, teacher_weights, z, value, stderr, scale):
-    work = mc_work(K, J, D, P)
-    for b in range(means.shape[0]):
-        mc_one(means[b], weights[b], teacher_means[b], teacher_weights[b], z, value[b], stderr[b], scale[b], work)
-
-
-@cache
-def kernels(K: int, J: int, d: int, objective: str):
-    """The compiled Monte Carlo rule for one size and objective: (batch driver, bindings)."""
-    tag = f"{objective}_{compiled.size_tag(K, J, d)}"
-    env = compiled.size_bindings(K, J, d, objective)
-    env["mc_work"] = mc_work
-    env["mc_one"] = compiled.specialize(mc_one, tag, env)
-    return compiled.specialize(mc_batch, tag, env), env
+@njit
+def mc_batch(means, weights, teacher_means, teacher_weights, reverse, z, value, stderr, scale, fns):
+    B, K, D = means.shape
+    work = mc_work(K, teacher_means.shape[1], D, value.shape[1])
+    for b in range(B):
+        mc_one(means[b], weights[b], teacher_means[b], teacher_weights[b], reverse, z, value[b], stderr[b], scale[b], work,
+               fns)
 
 
 @dataclass
@@ -120,9 +113,9 @@ def integrate(objective, means, weights, teacher_means, teacher_weights=None, *,
     mu, nu = centered(mu, nu, p)
     B, K, d = mu.shape
     J = nu.shape[1]
-    batch, env = kernels(K, J, d, objective)
-    P = env["P"]
+    fns, _ = compiled.generated(K, J, d, objective)
+    P = 1 + K * d
     value, stderr, scale = np.empty((B, P)), np.empty((B, P)), np.empty((B, P))
-    batch(mu, w, nu, p, samples_for(seed, samples // 2, d), value, stderr, scale)
+    mc_batch(mu, w, nu, p, objective == "reverse", samples_for(seed, samples // 2, d), value, stderr, scale, fns)
     C = K if objective == "reverse" else J
     return MonteCarloResult(value=value, stderr=stderr, nodes=samples * C, objective=objective)

@@ -8,14 +8,11 @@ the quadrature computes the same softmax along its lines (``rfisher.lines``).
 from __future__ import annotations
 
 import math
-from functools import cache
 
 import numpy as np
 
 from rfisher import compiled
-
-# the generated functions are bound per size by rfisher.compiled.specialize
-from rfisher.compiled import logits, njit
+from rfisher.compiled import njit
 
 
 @njit
@@ -35,45 +32,20 @@ def softmax_columns(a, n_points):
             a[k, i] *= inv
 
 
-def responsibilities_at(n, x, centers, weights, out):
-    """out (components, n) = softmax of the logits at the n points x (d, n)."""
+@njit
+def responsibilities_at(n, x, centers, weights, out, logits):
+    """out (components, n) = softmax of the generated ``logits`` at the n points x (d, n)."""
     logits(n, x, centers, weights, out)
     softmax_columns(out, n)
 
 
-def responsibilities_at_student(n, x, centers, weights, out):
-    """Placeholder for ``responsibilities_at`` of the student's size (bound by ``_integrand``)."""
-    return compiled.unbound()
-
-
-responsibilities_at_teacher = responsibilities_at_student
-fisher_integrand = fisher_majorant = compiled.unbound  # bound per size by ``_integrand``
-
-
-def integrand_at(n, x, mu, w, nu, pi, r, rho, out, maj):
+@njit
+def integrand_at(n, x, mu, w, nu, pi, r, rho, out, maj, fns):
     """The integrand (out) and its majorant (maj), (P, n), at the n points x (d, n)."""
-    responsibilities_at_student(n, x, mu, w, r)
-    responsibilities_at_teacher(n, x, nu, pi, rho)
-    fisher_integrand(n, x, mu, nu, r, rho, out)
-    fisher_majorant(n, x, mu, nu, r, rho, maj)
-
-
-@cache
-def _responsibilities(n: int, d: int):
-    env = {"logits": compiled.generated(f"logits:{n}:{d}", "logits"), "softmax_columns": softmax_columns}
-    from rfisher import generated_modules
-
-    tag = f"n{n}_d{d}_{compiled.hash_of(generated_modules.load_logits(n, d))}"
-    return compiled.specialize(responsibilities_at, tag, env)
-
-
-@cache
-def _integrand(K: int, J: int, d: int, objective: str):
-    env = compiled.size_bindings(K, J, d, objective)
-    env["fisher_integrand"], env["fisher_majorant"] = env["integrand"], env["majorant"]
-    env["responsibilities_at_student"] = _responsibilities(K, d)
-    env["responsibilities_at_teacher"] = _responsibilities(J, d)
-    return compiled.specialize(integrand_at, f"{objective}_{compiled.size_tag(K, J, d)}", env)
+    responsibilities_at(n, x, mu, w, r, fns.student_logits)
+    responsibilities_at(n, x, nu, pi, rho, fns.teacher_logits)
+    fns.integrand(n, x, mu, nu, r, rho, out)
+    fns.majorant(n, x, mu, nu, r, rho, maj)
 
 
 def responsibilities(x, centers, weights) -> np.ndarray:
@@ -81,7 +53,8 @@ def responsibilities(x, centers, weights) -> np.ndarray:
     x = np.ascontiguousarray(np.asarray(x, dtype=float).T)
     centers = np.ascontiguousarray(centers, dtype=float)
     out = np.empty((centers.shape[0], x.shape[1]))
-    _responsibilities(centers.shape[0], x.shape[0])(x.shape[1], x, centers, np.asarray(weights, dtype=float), out)
+    responsibilities_at(x.shape[1], x, centers, np.ascontiguousarray(weights, dtype=float), out,
+                        compiled.cfunc(f"logits:{centers.shape[0]}:{x.shape[0]}", "logits"))
     return out.T.copy()
 
 
@@ -96,6 +69,7 @@ def integrand(objective, x, means, weights, teacher_means, teacher_weights, majo
     P = 1 + K * d
     out, maj = np.empty((P, N)), np.empty((P, N))
     r, rho = np.empty((K, N)), np.empty((J, N))
-    _integrand(K, J, d, objective)(N, x, mu, np.asarray(weights, dtype=float), nu, np.asarray(teacher_weights, dtype=float),
-                                   r, rho, out, maj)
+    fns, _ = compiled.generated(K, J, d, objective)
+    integrand_at(N, x, mu, np.ascontiguousarray(weights, dtype=float), nu, np.ascontiguousarray(teacher_weights, dtype=float),
+                 r, rho, out, maj, fns)
     return (out.T.copy(), maj.T.copy()) if majorant else out.T.copy()

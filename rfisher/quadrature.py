@@ -34,15 +34,24 @@ from __future__ import annotations
 import math
 from collections import namedtuple
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
 from rfisher import compiled, lines
-
-# the size, the objective and the generated functions are bound per size by rfisher.compiled.specialize
-from rfisher.compiled import DEPTH, REVERSE, D, J, K, P, student_logits, teacher_logits
-from rfisher.lines import ABS, FINE, N_SUMS, OUTER, ROUND, line_setup, line_sum, line_work, reduce_lanes
+from rfisher.compiled import njit
+from rfisher.lines import (
+    ABS,
+    FINE,
+    N_SUMS,
+    OUTER,
+    ROUND,
+    accumulate,
+    line_setup,
+    line_sum,
+    line_work,
+    reduce_lanes,
+    softmax_points,
+)
 from rfisher.mixture import as_batch
 from rfisher.planning import (
     EPS,
@@ -75,9 +84,24 @@ LOGIT_ULPS = 3
 WEIGHT_ULPS = lines.EXP_ULPS + 6
 #: Default largest number of nodes per parameter set and pass (docs/theory.md, "Work limits").
 MAX_NODES = 50_000_000
+#: Smooth integrands (every transition carrying mass has its poles at least GH_POLE from the real axis)
+#: are integrated by the tensor Gauss–Hermite rule with GH_POINTS points per axis, its error estimated by
+#: the rule with GH_CHECK points (docs/theory.md, "Quadrature"): for poles at distance a the rule with n
+#: points converges like exp(−2a√(2n)), which at a = 3, n = 12 is already below 1e−14.
+GH_POINTS, GH_CHECK, GH_POLE = 16, 12, 3.0
+
+
+def _hermite(n: int):
+    """Nodes and weights of the n-point Gauss–Hermite rule for E_{y~N(0,1)}."""
+    x, wts = np.polynomial.hermite.hermgauss(n)
+    return np.ascontiguousarray(x * math.sqrt(2.0)), np.ascontiguousarray(wts / math.sqrt(math.pi))
+
+
+GH_NODES, GH_WEIGHTS = _hermite(GH_POINTS)
+GH_CHECK_NODES, GH_CHECK_WEIGHTS = _hermite(GH_CHECK)
 
 PlanWork = namedtuple("PlanWork", "basis alpha_s alpha_t normals gammas lams offsets v trial frame steps u outer base "
-                                   "totals tail mu_c nu_c")
+                                   "totals tail mu_c nu_c check logw_s logw_t")
 
 
 @dataclass
@@ -130,18 +154,128 @@ def centered(means, teacher_means, teacher_weights):
 # --- the compiled driver (templates specialised per size by rfisher.compiled) -----------------------
 
 
+@njit
 def plan_work(K, J, d):
     """Scratch arrays for the planning of one parameter set (allocated once per batch)."""
     T = K * (K - 1) // 2 + J * (J - 1) // 2 + 1
     return PlanWork(np.empty((d, d)), np.empty((K, 1)), np.empty((J, 1)), np.zeros((T, 3)), np.empty(T), np.empty(T),
                     np.empty(T), np.empty(3), np.empty(3), np.zeros((3, 2)), np.ones(2), np.empty(d), np.zeros((d, 2)),
-                    np.empty(d), np.zeros((N_SUMS + 1, 1 + K * d)), np.empty(1 + K * d), np.empty((K, d)), np.empty((J, d)))
+                    np.empty(d), np.zeros((N_SUMS + 1, 1 + K * d)), np.empty(1 + K * d), np.empty((K, d)), np.empty((J, d)),
+                    np.zeros((N_SUMS + 1, 1 + K * d)), np.empty(K), np.empty(J))
 
 
-_plan_work = compiled.njit(plan_work)
 
 
-def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, refine_in, refine_out, pw, work, max_nodes):
+@njit
+def centre_frame(c, centers, cweights, mu, w, nu, pi, rank, lam0, pw, work, fns):
+    """The means in coordinates centred at component c (pw.mu_c, pw.nu_c: every output is invariant under
+    translating x and all means together), the logits at c, and the transitions that carry mass for c
+    (``rfisher.planning.transitions``); returns their number."""
+    K, D = mu.shape
+    for k in range(K):
+        for a in range(D):
+            pw.mu_c[k, a] = mu[k, a] - centers[c, a]
+    for k in range(nu.shape[0]):
+        for a in range(D):
+            pw.nu_c[k, a] = nu[k, a] - centers[c, a]
+    for a in range(D):
+        work.xb[a, 0] = 0.0
+    fns.student_logits(1, work.xb, pw.mu_c, w, pw.alpha_s)
+    fns.teacher_logits(1, work.xb, pw.nu_c, pi, pw.alpha_t)
+    if rank == 0:
+        return 0
+    return transitions(pw.mu_c, pw.nu_c, pw.alpha_s[:, 0], pw.alpha_t[:, 0], pw.basis, rank, math.log(cweights[c]), lam0,
+                       pw.normals, pw.gammas, pw.lams, pw.offsets)
+
+
+@njit
+def smooth(centers, cweights, mu, w, nu, pi, rank, lam0, pw, work, fns):
+    """True if for every component every transition carrying mass has its poles at least GH_POLE from
+    the real axis (π/γ ≥ GH_POLE): the integrand is then analytic in a wide strip around the whole
+    reduced space, and the Gauss–Hermite rule converges fast."""
+    for c in range(centers.shape[0]):
+        T = centre_frame(c, centers, cweights, mu, w, nu, pi, rank, lam0, pw, work, fns)
+        for t in range(T):
+            if math.pi / pw.gammas[t] < GH_POLE:
+                return False
+    return True
+
+
+@njit
+def hermite_sum(c, centers, cweights, mu, w, nu, pi, rank, points, weights_1d, depth, pw, work, fns):
+    """Add the tensor Gauss–Hermite rule (``points``, ``weights_1d`` per axis of the reduced space) for
+    component c into the lane sums work.lanes; returns the number of nodes."""
+    centre_frame(c, centers, cweights, mu, w, nu, pi, rank, 0.0, pw, work, fns)
+    D = mu.shape[1]
+    n1 = points.shape[0]
+    total = n1**rank
+    for k in range(w.shape[0]):
+        pw.logw_s[k] = math.log(w[k])
+    for k in range(pi.shape[0]):
+        pw.logw_t[k] = math.log(pi[k])
+    for start in range(0, total, lines.CHUNK):
+        n = min(lines.CHUNK, total - start)
+        n_pad = (n + 7) // 8 * 8
+        for i in range(n_pad):
+            flat = start + min(i, n - 1)
+            wt = cweights[c] if i < n else 0.0
+            for a in range(D):
+                work.x[a, i] = 0.0
+            for b in range(rank):
+                j = flat % n1
+                flat //= n1
+                wt *= weights_1d[j]
+                for a in range(D):
+                    work.x[a, i] += pw.basis[a, b] * points[j]
+            work.wt[i] = wt
+            work.mag[i] = 0.0
+        fns.student_logits(n_pad, work.x, pw.mu_c, w, work.r)
+        softmax_points(work.r, n_pad, pw.logw_s, work.terms_s, work.top, work.tmax, work.bits, work.mag)
+        fns.teacher_logits(n_pad, work.x, pw.nu_c, pi, work.rho)
+        softmax_points(work.rho, n_pad, pw.logw_t, work.terms_t, work.top, work.tmax, work.bits, work.mag)
+        for i in range(n_pad):
+            work.factor[i] = work.wt[i] * (depth + INPUT_ULPS + LOGIT_ULPS * work.mag[i])
+        fns.integrand(n_pad, work.x, pw.mu_c, pw.nu_c, work.r, work.rho, work.out)
+        fns.majorant(n_pad, work.x, pw.mu_c, pw.nu_c, work.r, work.rho, work.maj)
+        accumulate(n_pad, work.wt, work.factor, 0.0, work.out, work.maj, work.lanes)
+    reduce_lanes(work.lanes, pw.totals, work.ssum)
+    return total
+
+
+@njit
+def hermite(centers, cweights, mu, w, nu, pi, rank, rtol, atol, depth, value, error, scale, pw, work, fns):
+    """The Gauss–Hermite rule with GH_POINTS per axis and its error |Q − Q_check| + rounding, for a smooth
+    integrand (``smooth``); returns (nodes, converged). No tail: the rule covers the whole space."""
+    C = centers.shape[0]
+    P = value.shape[0]
+    pw.check[:, :] = 0.0
+    pw.totals[:, :] = 0.0
+    for c in range(C):
+        hermite_sum(c, centers, cweights, mu, w, nu, pi, rank, GH_CHECK_NODES, GH_CHECK_WEIGHTS, depth, pw, work, fns)
+    pw.check[:, :] = pw.totals
+    pw.totals[:, :] = 0.0
+    nodes = 0
+    for c in range(C):
+        nodes += hermite_sum(c, centers, cweights, mu, w, nu, pi, rank, GH_NODES, GH_WEIGHTS, depth, pw, work, fns)
+    tot = pw.totals
+    sums = GH_POINTS**3 // lines.CHUNK + 1 + 6 + C
+    gmax = 0.0
+    for p in range(1, P):
+        gmax = max(gmax, tot[ABS, p])
+    ok = True
+    for p in range(P):
+        value[p] = tot[FINE, p]
+        scale[p] = tot[ABS, p]
+        error[p] = abs(tot[FINE, p] - pw.check[FINE, p]) + EPS * (tot[ROUND, p] + (WEIGHT_ULPS + sums) * tot[ABS, p])
+        allowed = rtol * (tot[ABS, 0] if p == 0 else gmax) + atol
+        if not (error[p] <= allowed and math.isfinite(value[p])):
+            ok = False
+    return nodes, ok
+
+
+@njit
+def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, refine_in, refine_out, depth, pw, work, fns,
+                  max_nodes):
     """Add the rule for component c into the lane sums work.lanes (``rfisher.lines``); returns (nodes,
     longest line, lines), or nodes = −1 past ``max_nodes``.
 
@@ -149,23 +283,13 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, refine_in,
     and all means together): the terms of the integrand, and so its rounding, are then of the size of
     y and of the distances to c, not of c itself."""
     s = rank
-    for k in range(K):
-        for a in range(D):
-            pw.mu_c[k, a] = mu[k, a] - centers[c, a]
-    for k in range(J):
-        for a in range(D):
-            pw.nu_c[k, a] = nu[k, a] - centers[c, a]
+    T = centre_frame(c, centers, cweights, mu, w, nu, pi, rank, lam0, pw, work, fns)
+    K, D = mu.shape
+    J = nu.shape[0]
     mu = pw.mu_c
     nu = pw.nu_c
-    for a in range(D):
-        work.xb[a, 0] = 0.0
-    student_logits(1, work.xb, mu, w, pw.alpha_s)
-    teacher_logits(1, work.xb, nu, pi, pw.alpha_t)
     log_w = math.log(cweights[c])
-    T = 0
     if s >= 1:
-        T = transitions(mu, nu, pw.alpha_s[:, 0], pw.alpha_t[:, 0], pw.basis, s, log_w, lam0, pw.normals, pw.gammas,
-                        pw.lams, pw.offsets)
         inner_direction(pw.normals, pw.gammas, pw.lams, T, s, pw.v, pw.trial)
         complement(pw.v, s, pw.frame)
         outer_steps(pw.v, pw.frame, pw.normals, pw.gammas, pw.lams, pw.offsets, T, s, log_w, lam0, refine_out,
@@ -204,7 +328,7 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, refine_in,
             weight *= pw.steps[1] * 0.3989422804014327 * math.exp(-0.5 * y1 * y1)
         for a in range(D):
             pw.base[a] = pw.outer[a, 0] * y0 + pw.outer[a, 1] * y1
-        line_setup(pw.base, pw.u, mu, w, nu, pi, work)
+        line_setup(pw.base, pw.u, mu, w, nu, pi, work, fns)
         if s == 0:
             m = -1
             h = 1.0
@@ -216,7 +340,7 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, refine_in,
         if nodes + 2 * max(m, 0) + 1 > max_nodes:
             return -1, longest, n_lines
         outer = 1.0 if s <= 1 else (fac_out if (i0 % 2 == 0 and i1 % 2 == 0) else 0.0)
-        n = line_sum(pw.base, pw.u, h, m, weight, outer, DEPTH + INPUT_ULPS, LOGIT_ULPS, mu, nu, work)
+        n = line_sum(pw.base, pw.u, h, m, weight, outer, depth + INPUT_ULPS, LOGIT_ULPS, mu, nu, work, fns)
         nodes += n
         longest = max(longest, n)
         n_lines += 1
@@ -224,11 +348,14 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, refine_in,
     return nodes, longest, n_lines
 
 
-def integrate_one(mu, w, nu, pi, rtol, atol, max_refine, max_nodes, value, error, scale, pw, work):
+@njit
+def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, depth, value, error, scale, pw, work, fns):
     """The rule of the module docstring for one parameter set: value, error, scale (P,) written;
-    returns (nodes of the last pass, converged)."""
-    centers = mu if REVERSE else nu
-    cweights = w if REVERSE else pi
+    returns (nodes of the last pass, converged). ``reverse``: integrate under the student (R), else under
+    the teacher (F); ``fns``, ``depth``: the generated functions of the size and their evaluation depth."""
+    centers = mu if reverse else nu
+    cweights = w if reverse else pi
+    P = value.shape[0]
     C = centers.shape[0]
     rank = basis_one(mu, nu, False, pw.basis)
     lam0 = tolerance_log(mu, nu, rtol)
@@ -238,6 +365,10 @@ def integrate_one(mu, w, nu, pi, rtol, atol, max_refine, max_nodes, value, error
     nodes = 0
     ok = False
     tot = pw.totals
+    if rank <= 3 and smooth(centers, cweights, mu, w, nu, pi, rank, lam0, pw, work, fns):
+        nodes, ok = hermite(centers, cweights, mu, w, nu, pi, rank, rtol, atol, depth, value, error, scale, pw, work, fns)
+        if ok:
+            return nodes, ok
     for _ in range(max_refine + 1):
         L = radius(mu, nu, rtol, boost)
         work.lanes[:, :, :] = 0.0
@@ -246,8 +377,8 @@ def integrate_one(mu, w, nu, pi, rtol, atol, max_refine, max_nodes, value, error
         longest = 0
         n_lines = 0
         for c in range(C):
-            n, lg, nl = component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, refine_in, refine_out, pw,
-                                      work, max_nodes - nodes)
+            n, lg, nl = component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, refine_in, refine_out, depth,
+                                      pw, work, fns, max_nodes - nodes)
             if n < 0:
                 nodes = -1
                 break
@@ -262,7 +393,7 @@ def integrate_one(mu, w, nu, pi, rtol, atol, max_refine, max_nodes, value, error
                 scale[p] = np.nan
             nodes = max_nodes
             break
-        tail_one(REVERSE, centers, cweights, mu, nu, rank, L, pw.tail)
+        tail_one(reverse, centers, cweights, mu, nu, rank, L, pw.tail)
         # a lane adds at most (nodes of a component)/CHUNK + 1 terms, then pairwise sums of depth
         # log2(CHUNK) = 6, then the C components
         sums = longest // lines.CHUNK + 1 + 6 + C
@@ -295,30 +426,19 @@ def integrate_one(mu, w, nu, pi, rtol, atol, max_refine, max_nodes, value, error
     return nodes, ok
 
 
-def integrate_batch(means, weights, teacher_means, teacher_weights, rtol, atol, max_refine, max_nodes,
-                    value, error, scale, nodes, ok):
+@njit
+def integrate_batch(means, weights, teacher_means, teacher_weights, reverse, rtol, atol, max_refine, max_nodes, depth,
+                    value, error, scale, nodes, ok, fns):
     """``integrate_one`` for every parameter set of a batch (B, …), in one compiled call."""
+    B, K, D = means.shape
+    J = teacher_means.shape[1]
     pw = plan_work(K, J, D)
-    work = line_work(K, J, D, P)
-    for b in range(means.shape[0]):
-        n, good = integrate_one(means[b], weights[b], teacher_means[b], teacher_weights[b], rtol, atol, max_refine,
-                                max_nodes, value[b], error[b], scale[b], pw, work)
+    work = line_work(K, J, D, value.shape[1])
+    for b in range(B):
+        n, good = integrate_one(means[b], weights[b], teacher_means[b], teacher_weights[b], reverse, rtol, atol, max_refine,
+                                max_nodes, depth, value[b], error[b], scale[b], pw, work, fns)
         nodes[b] = n
         ok[b] = good
-
-
-@cache
-def kernels(K: int, J: int, d: int, objective: str):
-    """The compiled driver for one size and objective (``rfisher.compiled``)."""
-    tag = f"{objective}_{compiled.size_tag(K, J, d)}"
-    env = compiled.size_bindings(K, J, d, objective)
-    env["plan_work"] = _plan_work
-    env["line_setup"] = compiled.specialize(lines.line_setup, tag, env)
-    env["line_sum"] = compiled.specialize(lines.line_sum, tag, env)
-    env["component_sum"] = compiled.specialize(component_sum, tag, env)
-    env["integrate_one"] = compiled.specialize(integrate_one, tag, env)
-    batch = compiled.specialize(integrate_batch, tag, env)
-    return batch, env
 
 
 # --- Python API ----------------------------------------------------------------------------------
@@ -335,11 +455,12 @@ def integrate_prepared(objective, mu, w, nu, p, rtol=1e-12, atol=0.0, max_refine
     """``integrate`` for arrays already validated, broadcast and centred (the GD runner's entry)."""
     B, K, d = mu.shape
     J = nu.shape[1]
-    batch, env = kernels(K, J, d, objective)
-    P = env["P"]
+    fns, depth = compiled.generated(K, J, d, objective)
+    P = 1 + K * d
     value, error, scale = np.empty((B, P)), np.empty((B, P)), np.empty((B, P))
     nodes, ok = np.zeros(B, dtype=np.int64), np.zeros(B, dtype=np.bool_)
-    batch(mu, w, nu, p, float(rtol), float(atol), int(max_refine), int(max_nodes), value, error, scale, nodes, ok)
+    integrate_batch(mu, w, nu, p, objective == "reverse", float(rtol), float(atol), int(max_refine), int(max_nodes), depth,
+                    value, error, scale, nodes, ok, fns)
     ok &= np.all(np.isfinite(value), axis=1) & np.all(np.isfinite(error), axis=1)
     return QuadratureResult(value=value, error=error, scale=scale, nodes=nodes, converged=ok,
                             objective=objective, rtol=rtol, atol=atol)

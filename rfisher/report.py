@@ -18,9 +18,10 @@ import numpy as np
 from rfisher import __version__, claims, figures
 
 VERDICT_HELP = (
-    "PASS: the check's inequality held on every run. FAIL: it did not (for a claim of the paper: unexpected, "
-    "exit code 1). REFUTED: a Lyapunov candidate increased along a GD step beyond the accuracy slack (a finding, "
-    "with the counterexample)."
+    "PASS: the check's inequality held on every run. FAIL: it did not, or a finding could not be confirmed. "
+    "REFUTED: a Lyapunov candidate increased along a GD step, confirmed by the 40-digit reference or in ball "
+    "arithmetic (the counterexample is given). A verdict outside a row's expected ones is unexpected: the command "
+    "exits 1. Constants and reasons: docs/theory.md."
 )
 
 
@@ -113,28 +114,52 @@ def _html(md_lines: list[str], out: Path) -> str:
            f"<body>{''.join(body)}</body></html>"
 
 
-def _uses_c1_runs(cid: str) -> bool:
-    """C5 and the Lyapunov searches read C1's trajectories (cached per process): keep them with C1."""
-    return cid in ("C1", "C5") or cid.startswith("L:")
+def process_groups(ids: list[str], jobs: int) -> list[list[str]]:
+    """Claims that share a run (``Claim.uses``) go to the same process; the groups are then dealt to
+    ``jobs`` processes, largest first, each to the process with the fewest claims so far."""
+    reg = claims.registry()
+    groups: list[list[str]] = []
+    for cid in ids:
+        uses = set(reg[cid].uses)
+        joined = [g for g in groups if uses & {u for c in g for u in reg[c].uses}]
+        merged = [cid] + [c for g in joined for c in g]
+        groups = [g for g in groups if g not in joined] + [merged]
+    bins: list[list[str]] = [[] for _ in range(min(jobs, len(groups)) or 1)]
+    for g in sorted(groups, key=len, reverse=True):
+        min(bins, key=len).extend(g)
+    return [sorted(b, key=ids.index) for b in bins if b]
 
 
 def _run_group(ids: list[str], quick: bool, seed: int, stream=None) -> list:
     """Run claims in order in this process, printing a line per claim (workers print to their stdout)."""
     stream = sys.stdout if stream is None else stream
     settings = claims.Settings(quick=quick, seed=seed)
+    reg = claims.registry()
     out = []
     for cid in ids:
-        print(f"[{cid}] {claims.REGISTRY[cid].title} …", file=stream, flush=True)
-        res = claims.REGISTRY[cid].check(settings)
+        print(f"[{cid}] {reg[cid].title} …", file=stream, flush=True)
+        res = reg[cid].run(settings)
         print(f"[{cid}] {res.verdict} ({res.seconds:.1f} s)", file=stream, flush=True)
         out.append(res)
     return out
 
 
-def run(out: Path, quick: bool, seed: int, stream=sys.stdout, jobs: int = 2) -> int:
-    """Run every claim, write the report; ``jobs`` = 2 runs the claims that share C1's trajectories in
-    one process and the others in a second one (the results do not depend on the split: every
-    claim draws from its own seeds)."""
+def draw_figures(results, out: Path, settings) -> dict:
+    """Every figure the claims name, drawn from their results: {file name: (caption, data)}."""
+    reg = claims.registry()
+    figs = {}
+    for r in results:
+        for name in reg[r.id].figures:
+            fn = figures.FIGURES[name]
+            caption = f"{r.id}: {(fn.__doc__ or name).strip().splitlines()[0]}"
+            figs[f"{name}.png"] = (caption, fn(out / f"{name}.png", r, settings))
+    return figs
+
+
+def run(out: Path, quick: bool, seed: int, stream=sys.stdout, jobs: int = 2, ids=None) -> int:
+    """Run every claim of the registry (or ``ids``) and write the report. With ``jobs`` > 1 the claims
+    run in that many worker processes (``process_groups``); the results do not depend on the split: every
+    claim draws from its own seeds."""
     import numpy
     import sympy
 
@@ -142,36 +167,25 @@ def run(out: Path, quick: bool, seed: int, stream=sys.stdout, jobs: int = 2) -> 
         raise ValueError(f"jobs must be ≥ 1, got {jobs}")
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    ids = sorted(claims.REGISTRY, key=lambda c: (c.startswith("L:"), c))
-    groups = [[c for c in ids if _uses_c1_runs(c)], [c for c in ids if not _uses_c1_runs(c)]]
-    print(f"running {len(ids)} claims ({'quick' if quick else 'full'}, seed {seed}) in {min(jobs, 2)} process(es)",
+    reg = claims.registry()
+    ids = [c for c in reg if ids is None or c in ids]
+    groups = process_groups(ids, jobs)
+    print(f"running {len(ids)} claims ({'quick' if quick else 'full'}, seed {seed}) in {len(groups)} process(es)",
           file=stream, flush=True)
-    if jobs == 1:
+    if len(groups) == 1:
         results = _run_group(ids, quick, seed, stream)
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=len(groups), mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = [pool.submit(_run_group, g, quick, seed) for g in groups]
             done = {r.id: r for f in futures for r in f.result()}
         results = [done[c] for c in ids]
         for r in results:
             print(f"      {r.id}: {r.verdict} ({r.seconds:.1f} s)", file=stream, flush=True)
-    by_id = {r.id: r for r in results}
     print("[figures] drawing …", file=stream, flush=True)
-    runs = by_id["C5"].details["runs"]  # C1's trajectories (C5 carries them)
-    figs = {
-        "landscape.png": ("Forward vs reverse GD on the landscape (d = 1, K = 2)",
-                          figures.landscape(out / "landscape.png", quick)),
-        "lyapunov.png": ("Lyapunov candidates along C1 trajectories", figures.lyapunov(out / "lyapunov.png", runs)),
-        "rates.png": ("Convergence rate fits (C1)", figures.rates(out / "rates.png", runs, claims.rate_exponent)),
-        "separation.png": ("Success fraction vs separation (C3)",
-                           figures.separation(out / "separation.png", by_id["C3"].details["sweeps"])),
-        "tv_vs_R.png": ("R and TV side by side (C4)", figures.tv_and_R(out / "tv_vs_R.png", by_id["C4"].details["cases"])),
-        "far_component.png": ("Forward GD and the far component (C2)",
-                              figures.far_component(out / "far_component.png", by_id["C2"].numbers["per run"])),
-    }
+    figs = draw_figures(results, out, claims.Settings(quick=quick, seed=seed))
     seconds = time.perf_counter() - t0
     unexpected = [r.id for r in results if r.unexpected]
     versions = {"rfisher": __version__, "sympy": sympy.__version__, "numpy": numpy.__version__,

@@ -1,0 +1,102 @@
+"""One row per built-in Lyapunov candidate, made from derivations/lyapunov.py (docs/theory.md,
+"Lyapunov candidates"): adding a candidate there (and regenerating) adds its row here.
+
+A row runs the falsifier (rfisher/falsifier.py) on the candidate's flow condition ⟨∇V, ∇R⟩ ≥ 0 (a
+violation makes V increase along the gradient flow, so along GD for all small enough steps). A
+violation counts as REFUTED only when an independent computation confirms it: a certified ball (d = 1 or collinear means, python-flint) or the 40-digit reference (d ≤ 2). A
+violation that does not confirm, or cannot be confirmed because a library is missing, is FAIL. Each
+candidate's expected verdict is declared next to its expression (derivations/lyapunov.py).
+"""
+
+from __future__ import annotations
+
+from rfisher.claims.registry import FAIL, PASS, REFUTED, Claim, Settings, claim, claim_source
+from rfisher.claims.single_teacher import C1_STEP, c1_runs
+
+#: The falsifier's budget in hypothesis examples: docs/theory.md, "Lyapunov candidates" (the full run uses
+#: the falsifier's default; the quick run a budget at which the power test still finds every refuted one).
+BUDGET = {True: 300, False: None}
+
+
+def falsifier_budget(quick: bool) -> int:
+    from rfisher import falsifier
+
+    return BUDGET[quick] or falsifier.DEFAULT_BUDGET
+
+
+def verdict_of(found) -> str:
+    """REFUTED for a confirmed violation, FAIL for one that did not confirm, PASS for none."""
+    if found.refuted:
+        return REFUTED
+    return FAIL if found.violated else PASS
+
+
+def search(spec, settings: Settings, eta=None):
+    from rfisher import falsifier
+
+    return falsifier.falsify(spec, budget=falsifier_budget(settings.quick), eta=eta, seed=settings.seed)
+
+
+def candidate_check(spec):
+    def check(c: Claim, settings: Settings):
+        found = search(spec, settings)
+        return c.result(
+            f"falsifier (rfisher/falsifier.py): {falsifier_budget(settings.quick)} hypothesis examples, seed "
+            f"{settings.seed}, targeted on the normalised flow derivative ⟨∇V, ∇R⟩/(||∇V|| ||∇R||), refined, shrunk, and "
+            "confirmed in ball arithmetic or with the 40-digit reference",
+            verdict_of(found), numbers={"falsifier": found.summary()}, details={"falsifier": found.as_dict()})
+
+    return check
+
+
+@claim_source
+def candidate_rows() -> list[Claim]:
+    """An L:<name> row for each candidate of derivations.lyapunov.BUILTIN (but U, which is C5), with the
+    verdicts it declares."""
+    from derivations import lyapunov
+    from rfisher.claims.single_teacher import C1_MONITORS
+
+    rows = []
+    for cand in lyapunov.BUILTIN:
+        if cand.name == "U":
+            continue  # the C5 candidate: its row is C5
+        cid = f"L:{cand.name}"
+        check = candidate_check(cand.name, cand.name if cand.name in C1_MONITORS else None)
+        row = Claim(cid, f"Lyapunov candidate {cand.name} = {cand.description}",
+                    f"{cand.name} = {cand.description} does not increase along the gradient flow of R nor along GD steps "
+                    "on R (docs/theory.md, \"Lyapunov candidates\")", None, tuple(cand.expected), ("c1_runs",))
+        rows.append(Claim(row.id, row.title, row.statement, _bound(check, row), row.expected, row.uses))
+    return rows
+
+
+def _bound(fn, row):
+    def check(settings):
+        return fn(row, settings)
+
+    return check
+
+
+@claim("L:R+V_w", "Lyapunov candidate R + c·V_w (c = 1)",
+       "R + V_w does not increase along the gradient flow of R (docs/theory.md, \"Lyapunov candidates\": it fails for "
+       "every fixed c > 0, where ⟨∇V_w, ∇R⟩ < −||∇R||²/c)",
+       expected=(REFUTED,))
+def check_objective_plus(c, settings: Settings):
+    """R + 1·V_w: the falsifier must find a confirmed flow violation."""
+    from rfisher import falsifier
+
+    return candidate_check(falsifier.ObjectivePlus(1.0, "V_w"))(c, settings)
+
+
+@claim("L:R", "Lyapunov candidate R(θ) itself",
+       f"R does not increase along GD steps with η = {C1_STEP} on any C1 trajectory (the descent lemma's regime η < 2/L; "
+       "docs/theory.md, \"Lyapunov candidates\")",
+       expected=(PASS,), uses=("c1_runs",))
+def check_objective(c, settings: Settings):
+    """R itself along every step of the C1 runs (its change, from consecutive evaluations, against the sum of
+    their error bounds)."""
+    runs = c1_runs(settings)
+    n_inc = sum(int(tr.n_increases["R"].sum()) for tr in runs.values())
+    steps = sum(tr.trajectory_steps() for tr in runs.values())
+    return c.result("R at consecutive steps of the C1 runs; an increase must exceed the sum of the two values' error "
+                    "bounds", PASS if n_inc == 0 else FAIL,
+                    numbers={"steps checked": steps, "steps where R increased beyond its error bounds": n_inc})
