@@ -1,11 +1,12 @@
 """One row per built-in Lyapunov candidate, made from derivations/lyapunov.py (docs/theory.md,
 "Lyapunov candidates"): adding a candidate there (and regenerating) adds its row here.
 
-A row runs the falsifier (rfisher/falsifier.py) on the candidate's flow condition ⟨∇V, ∇R⟩ ≥ 0 (a
-violation makes V increase along the gradient flow, so along GD for all small enough steps). A
-violation counts as REFUTED only when an independent computation confirms it: a certified ball (d = 1
-or collinear means, python-flint) or the 40-digit reference (d ≤ 2). A violation that does not
-confirm, or cannot be confirmed because a library is missing, is FAIL. Each candidate's expected verdict is declared next to its expression (derivations/lyapunov.py).
+A row runs the falsifier (rfisher/falsifier.py) on the candidate's flow condition ⟨∇V, ∇R⟩ ≥ 0: a
+violation makes V increase along the gradient flow, so along GD for all small enough steps. A
+violation counts as REFUTED only when an independent computation confirms it: a certified ball
+(d = 1 or collinear means, python-flint) or the 40-digit reference (d ≤ 2). A violation that does
+not confirm, or cannot be confirmed because a library is missing, is FAIL. Each candidate's
+expected verdict is declared next to its expression (derivations/lyapunov.py).
 """
 
 from __future__ import annotations
