@@ -11,6 +11,8 @@ expected verdict is declared next to its expression (derivations/lyapunov.py).
 
 from __future__ import annotations
 
+from functools import cache
+
 from rfisher.claims.registry import FAIL, PASS, REFUTED, Claim, Settings, claim, claim_source
 from rfisher.claims.single_teacher import C1_STEP, c1_runs
 
@@ -32,7 +34,9 @@ def verdict_of(found) -> str:
     return FAIL if found.violated else PASS
 
 
+@cache
 def search(spec, settings: Settings, eta=None):
+    """The falsifier's result for a candidate (deterministic: cached per process, like the shared runs)."""
     from rfisher import falsifier
 
     return falsifier.falsify(spec, budget=falsifier_budget(settings.quick), eta=eta, seed=settings.seed)
