@@ -56,7 +56,9 @@ cos(∇(R + V_w), ∇R) = −0.69, certified in ball arithmetic.
 
 **Reproducibility.** The same seed gives the same result bit for bit in any process: hypothesis
 runs with an explicit seed, no database and settings that do not inherit the active profile;
-every reduction that feeds a decision is an explicit sum in a fixed order (``_dot``), never a
+hypothesis' mining of constants from the loaded modules is switched off during the search
+(``_no_local_constants``: otherwise what else the process imported changes the examples); every
+reduction that feeds a decision is an explicit sum in a fixed order (``_dot``), never a
 BLAS or SIMD reduction; the refinement and shrinking decisions use only those numbers, and no
 stage stops on wall-clock time.
 """
@@ -65,6 +67,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -390,6 +393,27 @@ class _Evaluator:
     def samples(self) -> np.ndarray:
         cols = 5 if self.eta is not None else 3
         return np.concatenate(self.log, axis=0) if self.log else np.empty((0, cols))
+
+
+@contextmanager
+def _no_local_constants():
+    """Hypothesis (≥ 6.131) mixes into its examples constants found in every loaded local module,
+    so the examples depend on what else the process imported. Within the search it sees none.
+    (Internal API; tests/test_falsifier.py's fresh-process test fails if this stops working.)"""
+    try:
+        from hypothesis.internal.conjecture import providers
+        empty = providers.Constants(integers=providers.SortedSet(),
+                                    floats=providers.SortedSet(key=providers.float_to_int),
+                                    bytes=providers.SortedSet(), strings=providers.SortedSet())
+        original = providers._get_local_constants
+    except (ImportError, AttributeError):  # an older hypothesis: no local constants to switch off
+        yield
+        return
+    providers._get_local_constants = lambda: empty
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
 
 
 # --- refinement and shrinking ---------------------------------------------------------------------
@@ -959,7 +983,8 @@ def falsify(candidate, budget: int = DEFAULT_BUDGET, *, eta: float | None = None
                 # one target per size: hypothesis then improves the best example of every (K, d)
                 target(-m, label=f"{cond} K={cfg.K} d={cfg.d}")
 
-    probe()
+    with _no_local_constants():
+        probe()
 
     findings = {}
     for cond in conditions:

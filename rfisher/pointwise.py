@@ -48,21 +48,26 @@ def integrand_at(n, x, mu, w, nu, pi, r, rho, out, maj, fns):
     fns.majorant(n, x, mu, nu, r, rho, maj)
 
 
+def _plain(a) -> np.ndarray:
+    """A writeable C-contiguous float64 copy (the compiled functions take plain arrays; a mixture's are read-only)."""
+    return np.array(a, dtype=float, order="C")
+
+
 def responsibilities(x, centers, weights) -> np.ndarray:
     """r_k(x) = softmax_k(log w_k − ||x − c_k||²/2) at points x (N, d): (N, n)."""
-    x = np.ascontiguousarray(np.asarray(x, dtype=float).T)
-    centers = np.ascontiguousarray(centers, dtype=float)
+    x = _plain(np.asarray(x, dtype=float).T)
+    centers = _plain(centers)
     out = np.empty((centers.shape[0], x.shape[1]))
-    responsibilities_at(x.shape[1], x, centers, np.ascontiguousarray(weights, dtype=float), out,
+    responsibilities_at(x.shape[1], x, centers, _plain(weights), out,
                         compiled.cfunc(f"logits:{centers.shape[0]}:{x.shape[0]}", "logits"))
     return out.T.copy()
 
 
 def integrand(objective, x, means, weights, teacher_means, teacher_weights, majorant: bool = False):
     """The Fisher integrand of ``objective`` at points x (N, d): (N, 1 + K·d) [and its majorant]."""
-    x = np.ascontiguousarray(np.asarray(x, dtype=float).T)
-    mu = np.ascontiguousarray(means, dtype=float)
-    nu = np.ascontiguousarray(teacher_means, dtype=float)
+    x = _plain(np.asarray(x, dtype=float).T)
+    mu = _plain(means)
+    nu = _plain(teacher_means)
     K, d = mu.shape
     J = nu.shape[0]
     N = x.shape[1]
@@ -70,6 +75,6 @@ def integrand(objective, x, means, weights, teacher_means, teacher_weights, majo
     out, maj = np.empty((P, N)), np.empty((P, N))
     r, rho = np.empty((K, N)), np.empty((J, N))
     fns, _ = compiled.generated(K, J, d, objective)
-    integrand_at(N, x, mu, np.ascontiguousarray(weights, dtype=float), nu, np.ascontiguousarray(teacher_weights, dtype=float),
+    integrand_at(N, x, mu, _plain(weights), nu, _plain(teacher_weights),
                  r, rho, out, maj, fns)
     return (out.T.copy(), maj.T.copy()) if majorant else out.T.copy()

@@ -151,9 +151,14 @@ def _run(kwargs):
     return falsify(**kwargs).as_dict()
 
 
-def test_same_seed_same_result_in_a_fresh_process():
+def test_same_seed_same_result_in_a_fresh_process(tmp_path, monkeypatch):
     """Serial run and a spawned worker give the same result bit for bit (every number compared
-    through its repr, and every point evaluated through a hash of the samples)."""
+    through its repr, and every point evaluated through a hash of the samples). This process first
+    imports a module full of float constants, which hypothesis would otherwise mix into its examples."""
+    (tmp_path / "many_constants.py").write_text(
+        "CONSTANTS = (" + ", ".join(f"{0.37 + k / 7:.17g}" for k in range(200)) + ")\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    __import__("many_constants")
     kwargs = {"candidate": "V_w", "budget": 150, "K_range": (2, 3), "d_range": (1, 2), "seed": 3}
     here = _run(kwargs)
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
