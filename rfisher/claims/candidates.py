@@ -59,17 +59,16 @@ def candidate_rows() -> list[Claim]:
     """An L:<name> row for each candidate of derivations.lyapunov.BUILTIN (but U, which is C5), with the
     verdicts it declares."""
     from derivations import lyapunov
-    from rfisher.claims.single_teacher import C1_MONITORS
 
     rows = []
     for cand in lyapunov.BUILTIN:
         if cand.name == "U":
             continue  # the C5 candidate: its row is C5
         cid = f"L:{cand.name}"
-        check = candidate_check(cand.name, cand.name if cand.name in C1_MONITORS else None)
+        check = candidate_check(cand.name)
         row = Claim(cid, f"Lyapunov candidate {cand.name} = {cand.description}",
-                    f"{cand.name} = {cand.description} does not increase along the gradient flow of R nor along GD steps "
-                    "on R (docs/theory.md, \"Lyapunov candidates\")", None, tuple(cand.expected), ("c1_runs",))
+                    f"{cand.name} = {cand.description} does not increase along the gradient flow of R, i.e. "
+                    "⟨∇V, ∇R⟩ ≥ 0 everywhere (docs/theory.md, \"Lyapunov candidates\")", None, tuple(cand.expected), ())
         rows.append(Claim(row.id, row.title, row.statement, _bound(check, row), row.expected, row.uses))
     return rows
 
