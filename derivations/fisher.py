@@ -1,4 +1,4 @@
-"""Forward and reverse Fisher divergences: integrands and their gradients (SPEC.md).
+"""Forward and reverse Fisher divergences: integrands and their gradients (docs/theory.md, "Notation and conventions").
 
 Convention (stated once, followed everywhere in rfisher): **no factor 1/2**,
 
@@ -10,7 +10,7 @@ their gradients: for R the measure q_θ moves with θ, and ∇_{μ_j} q_θ(x) = 
 which adds the term E_q[ r_j (x − μ_j) ||e||² ].
 
 Each object comes twice: ``*_from_definition`` (differentiated with ``sympy.diff`` from the
-densities) and the closed form of SPEC.md ("Gradients") in responsibility atoms, which the code
+densities) and the closed form of docs/theory.md ("Gradients") in responsibility atoms, which the code
 generator prints. ``derivations.proofs`` proves them equal.
 """
 

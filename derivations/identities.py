@@ -1,4 +1,4 @@
-"""The identities of SPEC.md (single-Gaussian teacher p = N(μ*, I)): pointwise parts, symbolically.
+"""The identities of docs/theory.md, "Identities" (single-Gaussian teacher p = N(μ*, I)): pointwise parts, symbolically.
 
 Each identity about an expectation is split into a pointwise (algebraic) part, proved here with
 SymPy, and an integration step (integration by parts, or E_q[r_i] = w_i) whose numeric check

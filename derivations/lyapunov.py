@@ -1,4 +1,4 @@
-"""Lyapunov candidates for GD on R (SPEC.md, claim C5) and their exact one-step change.
+"""Lyapunov candidates for GD on R (docs/theory.md, "Lyapunov candidates") and their exact one-step change.
 
 A candidate is a SymPy expression V(μ, w, μ*) in the student means ``ms.mu``, the weights
 ``ms.w`` and the target ``ms.target`` (the single-Gaussian teacher's mean). Its change along

@@ -1,4 +1,4 @@
-"""Mixture scores: densities, responsibilities, posterior mean and score (SPEC.md, "Objects").
+"""Mixture scores: densities, responsibilities, posterior mean and score (docs/theory.md, "Notation and conventions").
 
 Two layers, for one concrete size (K, J, d):
 
@@ -100,7 +100,7 @@ def teacher_posterior_mean(ms: MixtureSymbols) -> tuple:
 
 
 def student_score(ms: MixtureSymbols) -> tuple:
-    """∇ log q_θ(x) = m_θ(x) − x (SPEC.md, "Objects")."""
+    """∇ log q_θ(x) = m_θ(x) − x (docs/theory.md, "Notation and conventions")."""
     return sub(student_posterior_mean(ms), ms.x)
 
 
@@ -110,7 +110,7 @@ def teacher_score(ms: MixtureSymbols) -> tuple:
 
 
 def posterior_mean_jacobian(ms: MixtureSymbols, j: int) -> sp.Matrix:
-    """∂m_θ/∂μ_j = r_j [ I + (μ_j − m_θ)(x − μ_j)^T ]  (SPEC.md, "Gradients")."""
+    """∂m_θ/∂μ_j = r_j [ I + (μ_j − m_θ)(x − μ_j)^T ]  (docs/theory.md, "Gradients")."""
     m = student_posterior_mean(ms)
     u = sub(ms.mu[j], m)
     v = sub(ms.x, ms.mu[j])

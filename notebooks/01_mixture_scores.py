@@ -11,9 +11,9 @@
 # %% [markdown]
 # # 1. Mixture scores
 #
-# Checks SPEC.md "Objects": the responsibilities r_i(x) = softmax_i(log w_i − ||x − μ_i||²/2), the
+# Checks docs/theory.md "Notation and conventions": the responsibilities r_i(x) = softmax_i(log w_i − ||x − μ_i||²/2), the
 # posterior mean m_θ(x) = Σ r_i μ_i, the score ∇log q_θ(x) = m_θ(x) − x, and their derivatives
-# (SPEC.md "Gradients": ∂m_θ/∂μ_j = r_j [I + (μ_j − m_θ)(x − μ_j)^T]; and ∂m_θ/∂x = Cov_{r(x)}(μ)).
+# (docs/theory.md "Gradients": ∂m_θ/∂μ_j = r_j [I + (μ_j − m_θ)(x − μ_j)^T]; and ∂m_θ/∂x = Cov_{r(x)}(μ)).
 # Algebra is checked exactly (derivations/proofs.py: rational identity in the Gaussian kernels);
 # the generated code is checked against the definition evaluated at 30 digits.
 

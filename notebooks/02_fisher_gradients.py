@@ -11,7 +11,7 @@
 # %% [markdown]
 # # 2. Gradients of F and R
 #
-# Checks SPEC.md "Gradients": from the definitions F = E_p||e||², R = E_q||e||² to the closed forms
+# Checks docs/theory.md "Gradients": from the definitions F = E_p||e||², R = E_q||e||² to the closed forms
 #
 #     ∇_{μ_j} F = E_p[ 2 r_j (e + (x − μ_j)⟨μ_j − m_θ, e⟩) ],
 #     ∇_{μ_j} R = E_q[ r_j (x − μ_j)||e||² ] + E_q[ 2 r_j (e + (x − μ_j)⟨μ_j − m_θ, e⟩) ],

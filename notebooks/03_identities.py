@@ -11,7 +11,7 @@
 # %% [markdown]
 # # 3. The identities (single-Gaussian teacher p = N(μ*, I))
 #
-# Checks SPEC.md "Identities worth proving" 1–5: Stein, the student's Fisher information, the
+# Checks docs/theory.md "Identities" I1–I5: Stein, the student's Fisher information, the
 # decomposition of R, R = 0 iff every μ_i = μ*, and the sum rule. Each is split into a pointwise
 # algebraic part (exact, derivations/identities.py) and an expectation step, checked numerically
 # with the grid rule; tolerances are the rule's error estimates.

@@ -11,7 +11,7 @@
 # %% [markdown]
 # # 4. The Lyapunov argument
 #
-# Checks SPEC.md claim C5: the one-step change of V_w = Σ w_i||μ_i − μ*||² under GD in closed form;
+# Checks docs/theory.md claim C5: the one-step change of V_w = Σ w_i||μ_i − μ*||² under GD in closed form;
 # where its sign is proven (K = 1) and where it is only checked (along trajectories); the
 # counterexamples found for the candidates, V_w included; plots of V_w and R along trajectories.
 

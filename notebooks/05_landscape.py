@@ -11,7 +11,7 @@
 # %% [markdown]
 # # 5. Forward versus reverse landscape (d = 1, K = 2, w = ½, μ* = 0)
 #
-# Checks SPEC.md claim C2's mechanism: heatmaps of F and R over (μ₁, μ₂) with GD paths; the flat
+# Checks docs/theory.md claim C2's mechanism: heatmaps of F and R over (μ₁, μ₂) with GD paths; the flat
 # region of F that traps a far component; R has no such region.
 
 # %%

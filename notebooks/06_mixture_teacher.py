@@ -11,7 +11,7 @@
 # %% [markdown]
 # # 6. Mixture teacher
 #
-# Checks SPEC.md claims C3 and C4: nearest-component convergence with high probability (fraction
+# Checks docs/theory.md claims C3 and C4: nearest-component convergence with high probability (fraction
 # of seeded runs with a 95% Wilson interval), a small separation sweep, and the TV conditions
 # (R ends small whether or not TV does).
 

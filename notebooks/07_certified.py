@@ -11,7 +11,7 @@
 # %% [markdown]
 # # 7. Certified numbers
 #
-# Checks SPEC.md identity 6 (certified values exist) and turns the floating-point findings of
+# Checks docs/theory.md identity I9 (certified values exist) and turns the floating-point findings of
 # notebook 4 into proofs: balls, computed with python-flint's arb, that provably contain R and ∇R
 # (rigorous integration on windows around the means plus an explicit Gaussian tail bound; see
 # `rfisher/certified.py`), the sign of one-step Lyapunov changes, and a GD trajectory on which
@@ -37,8 +37,8 @@ steps = []
 TEACHER = GaussianMixture.single([0.0])
 
 # %% [markdown]
-# ## Step 1: SPEC.md's digits, proved
-# At μ = (3, −1), w = (½, ½), μ* = 0 the 128-bit balls lie inside the intervals SPEC.md's digits
+# ## Step 1: the digits of docs/theory.md (I9), proved
+# At μ = (3, −1), w = (½, ½), μ* = 0 the 128-bit balls lie inside the intervals the digits of I9
 # state, and contain the 40-digit mpmath reference (an independent code path).
 
 # %%
@@ -52,7 +52,7 @@ with mpmath.workdps(40):
     ref = reference.reverse_fisher(GaussianMixture([[3.0], [-1.0]], [0.5, 0.5]), TEACHER)
     for ball, exact in zip([enc.value] + [row[0] for row in enc.gradient], [ref.value] + [g[0] for g in ref.gradient]):
         assert abs(mpmath.mpf(ball.mid().str(45, radius=False)) - exact) <= float(ball.rad()) + ref.error
-steps.append(("R(3, −1) inside SPEC.md's digits; radius", f"{enc.radius():.1e}"))
+steps.append(("R(3, −1) inside the digits of I9; radius", f"{enc.radius():.1e}"))
 
 # %% [markdown]
 # ## Step 2: collinear configurations reduce to d = 1

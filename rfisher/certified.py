@@ -16,7 +16,7 @@ D_μ = max_{i,k} |μ_i − μ_k| ≥ |μ_j − m_θ| and G = max_{c,j} |c − μ
     |e|² ≤ D_e²,   |∂_j integrand| ≤ A + B |z|,   A = 2(D_e + G D_μ D_e) [+ G D_e² for R],
                                                   B = 2 D_μ D_e [+ D_e² for R],
 
-and ∫_{|z|>L} φ = erfc(L/√2), ∫_{|z|>L} |z| φ = 2φ(L) (SPEC.md, identities item 6; the same
+and ∫_{|z|>L} φ = erfc(L/√2), ∫_{|z|>L} |z| φ = 2φ(L) (docs/theory.md, "Identities" (I9); the same
 bound as ``rfisher.planning.tail_one``, here evaluated in ball arithmetic). The bound is added
 to each result as a ball of that radius.
 

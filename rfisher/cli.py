@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dim", "-d", type=int, help="dimension d of an extra size (with --out)")
     p.add_argument("--out", help="folder to write into (default: rfisher/generated/)")
 
-    p = sub.add_parser("demo", help="F, R and their gradients with error estimates for SPEC.md's example")
+    p = sub.add_parser("demo", help="F, R and their gradients with error estimates for the example of docs/theory.md, I9")
     p.add_argument("--rtol", type=float, default=1e-12)
 
     p = sub.add_parser("report", help="check every claim of the paper; write report.md/.html, figures, results.json")

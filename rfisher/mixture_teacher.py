@@ -1,6 +1,6 @@
 """A mixture teacher: nearest-component convergence (claim C3) and convergence in TV (claim C4).
 
-C3 (SPEC.md): with a separation Δ = min_{j≠k} ||ν_j − ν_k|| ≥ Ω̃(1) and a random initialization,
+C3 (docs/theory.md, C3): with a separation Δ = min_{j≠k} ||ν_j − ν_k|| ≥ Ω̃(1) and a random initialization,
 with high probability every student component converges near the teacher mean closest to where
 it started. ``c3_experiment`` runs reverse (and forward) GD from ``n`` seeded initializations and
 reports the fraction of runs in which every component ends within ε of that teacher mean, with a

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from rfisher import GaussianMixture
 
-#: Separation regimes of SPEC.md: overlapping, moderate, far.
+#: Separation regimes of docs/theory.md, "Quadrature": overlapping, moderate, far.
 SEPARATIONS = {"overlapping": (1e-3, 1e-3), "moderate": (3.0, 8.0), "far": (40.0, 40.0)}
 
 

@@ -1,5 +1,5 @@
 """Certified enclosures (rfisher.certified, issue 7): they contain the 30-digit reference, are
-tight, reproduce SPEC.md's digits, certify the refuted candidates' increases, and the reduction
+tight, reproduce the digits of docs/theory.md (I9), certify the refuted candidates' increases, and the reduction
 of collinear configurations to d = 1 is proved symbolically.
 
 A ball is proof only if it contains the truth: the containment tests compare with the mpmath
@@ -46,8 +46,8 @@ def test_enclosure_contains_reference_and_is_tight(objective, student, teacher):
             assert abs(mid - x) <= rad + ref.error, (ball, x, ref.error)
 
 
-def test_spec_digits():
-    """SPEC.md: R = 4.72561036483704474390478527…, ∇R = (3.18413674391718…, −1.18413674391718…)
+def test_known_digits():
+    """docs/theory.md, "Identities" (I9): R = 4.72561036483704474390478527…, ∇R = (3.18413674391718…, −1.18413674391718…)
     at μ = (3, −1), w = (1/2, 1/2), μ* = 0: each ball lies inside the interval those digits state."""
     from flint import arb
 

@@ -1,4 +1,4 @@
-"""The closed forms of SPEC.md equal their sympy.diff definitions exactly (derivations/proofs.py)."""
+"""The closed forms of docs/theory.md ("Gradients") equal their sympy.diff definitions exactly (derivations/proofs.py)."""
 
 import pytest
 import sympy as sp
@@ -63,7 +63,7 @@ def test_convention_has_no_factor_one_half():
 
 @pytest.mark.parametrize("K,d", [(1, 1), (2, 1), (3, 1), (2, 2), (3, 2)])
 def test_identities_pointwise(K, d):
-    """Pointwise parts of SPEC.md's identities 1–3 and 5 (see derivations/identities.py)."""
+    """Pointwise parts of docs/theory.md's identities I1–I3 and I5 (see derivations/identities.py)."""
     ms = MixtureSymbols(K, 1, d)
     assert sp.simplify(proofs.definition_as_rational(identities.stein_pointwise_residual(ms), ms)) == 0
     assert proofs.equal_exactly(identities.laplacian_log_q_from_definition(ms), identities.laplacian_log_q(ms), ms)

@@ -1,4 +1,4 @@
-"""The batched GD runner: SPEC.md's reference behaviour, determinism, stopping, divergence flags."""
+"""The batched GD runner: the reference behaviour of docs/theory.md (C2), determinism, stopping, divergence flags."""
 
 import numpy as np
 import pytest
@@ -11,10 +11,10 @@ TEACHER = GaussianMixture.single([0.0])
 STARTS = np.array([[[3.0], [-1.0]], [[10.0], [0.5]], [[20.0], [1.0]]])
 
 
-def test_spec_reference_table():
-    """SPEC.md (d = 1, μ* = 0, w = ½, η = 0.2, 2000 steps): reverse GD ends at ≈ (0.025, −0.025)
+def test_reference_table():
+    """docs/theory.md, C2 (d = 1, μ* = 0, w = ½, η = 0.2, 2000 steps): reverse GD ends at ≈ (0.025, −0.025)
     from every start; forward GD ends at ≈ (8.35, 0.0008), (10.02, 0.00003), (20.0, 0.0).
-    SPEC's numbers came from a 120-node Gauss–Hermite script: the shape, to ~1e−2, not digits."""
+    The table's first numbers came from a 120-node Gauss–Hermite script: the shape, to ~1e−2, not digits."""
     rev = gradient_descent(STARTS, [0.5, 0.5], TEACHER, step_size=0.2, max_steps=2000, record_every=500)
     np.testing.assert_allclose(np.sort(rev.final_means[..., 0], axis=1), [[-0.025, 0.025]] * 3, atol=2e-4)
     fwd = gradient_descent(STARTS, [0.5, 0.5], TEACHER, step_size=0.2, max_steps=2000, record_every=500,

@@ -33,8 +33,8 @@ def check_against_reference(objective, student, teacher):
     return got, ref
 
 
-def test_spec_certified_values():
-    """SPEC.md item 6: d = 1, w = (1/2, 1/2), μ* = 0, μ = (3, −1)."""
+def test_known_certified_values():
+    """docs/theory.md, "Identities" (I9): d = 1, w = (1/2, 1/2), μ* = 0, μ = (3, −1)."""
     student = GaussianMixture([[3.0], [-1.0]], [0.5, 0.5])
     teacher = GaussianMixture.single([0.0])
     got, ref = check_against_reference("reverse", student, teacher)
