@@ -87,7 +87,7 @@ MAX_NODES = 50_000_000
 #: Smooth integrands (every transition carrying mass has its poles at least GH_POLE from the real axis)
 #: are integrated by the tensor Gauss–Hermite rule with GH_POINTS points per axis, its error estimated by
 #: the rule with GH_CHECK points (docs/theory.md, "Quadrature"): for poles at distance a the rule with n
-#: points converges like exp(−2a√(2n)), which at a = 3, n = 12 is already below 1e−14.
+#: points converges like exp(−2a√(2n)): at a = 3 that is 1.7e−13 for n = 12 and 1.8e−15 for n = 16.
 GH_POINTS, GH_CHECK, GH_POLE = 16, 12, 3.0
 
 

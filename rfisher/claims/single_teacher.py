@@ -17,7 +17,8 @@ from rfisher.tv import total_variation
 
 # --- C1 ------------------------------------------------------------------------------------------
 
-#: docs/theory.md, C1: η below 1/max w_i (every far component contracts) and below 2/L (descent lemma).
+#: docs/theory.md, C1: η < 1/(2 max w_i) for every allowed weight vector (a far component's distance contracts
+#: monotonically); the descent lemma's η < 2/L is not checked, since L is not measured.
 C1_STEP = 0.3
 C1_RADIUS = 30.0
 C1_MIN_WEIGHT = 0.05
