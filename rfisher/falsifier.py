@@ -926,7 +926,8 @@ def _check_range(name, r, lo, hi=None):
 def falsify(candidate, budget: int = DEFAULT_BUDGET, *, eta: float | None = None, K_range=(2, 4), d_range=(1, 3),
             seed: int = 0, w_floor: float = W_FLOOR, scale_range=SCALE_RANGE, refine_points: int = REFINE_POINTS,
             refine_iterations: int = REFINE_ITERATIONS, confirm_violations: bool = True,
-            objective_gradient: Callable | None = None) -> FalsifierResult:
+            objective_gradient: Callable | None = None, search_nodes: int = SEARCH_NODES,
+            refine_nodes: int = REFINE_NODES) -> FalsifierResult:
     """Search for violations of the flow condition ⟨∇V, ∇R⟩ ≥ 0 and, when ``eta`` is given, of the
     one-step condition V(θ − η∇R) − V(θ) ≤ 0 (module docstring: search, refine, shrink, confirm).
 
@@ -936,9 +937,10 @@ def falsify(candidate, budget: int = DEFAULT_BUDGET, *, eta: float | None = None
     ``budget``: hypothesis examples. The default ``DEFAULT_BUDGET`` = 1500 keeps one candidate
     (flow condition) at 10–35 s on one core (measured, benchmarks/bench_falsifier.py), under the
     60 s of issue 12 with room for a busy machine. The cost is also capped in quadrature nodes
-    (deterministic, unlike wall time): the search evaluates no example after ``SEARCH_NODES``
-    nodes, and the refinement of each condition (at most ``refine_points`` × ``refine_iterations``
-    batches) stops after ``REFINE_NODES``. ``eta`` adds the one-step condition (about twice the time).
+    (deterministic, unlike wall time): the search evaluates no example after ``search_nodes``
+    (default ``SEARCH_NODES``) nodes, and the refinement of each condition (at most ``refine_points``
+    × ``refine_iterations`` batches) stops after ``refine_nodes`` (default ``REFINE_NODES``).
+    ``eta`` adds the one-step condition (about twice the time).
 
     ``objective_gradient``: replaces ∇R in the search (``(means (B,K,d), weights (B,K)) -> (R, R_err,
     ∇R, ∇R_err[, nodes])``), for negative controls: the confirmation always uses the true R.
@@ -954,6 +956,9 @@ def falsify(candidate, budget: int = DEFAULT_BUDGET, *, eta: float | None = None
         raise ValueError(f"eta must be None or a positive finite step size, got {eta!r}")
     _check_range("K_range", K_range, 1)
     _check_range("d_range", d_range, 1)
+    for name, n in (("search_nodes", search_nodes), ("refine_nodes", refine_nodes)):
+        if not (isinstance(n, int | np.integer) and not isinstance(n, bool) and n >= 0):
+            raise ValueError(f"{name} must be a non-negative integer (quadrature nodes), got {n!r}")
     if not (0 < w_floor < 1 / K_range[1]):
         raise ValueError(f"w_floor must be in (0, 1/{K_range[1]}), got {w_floor!r}")
     if not (len(scale_range) == 2 and 0 < scale_range[0] <= scale_range[1] and math.isfinite(scale_range[1])):
@@ -973,7 +978,7 @@ def falsify(candidate, budget: int = DEFAULT_BUDGET, *, eta: float | None = None
     @hseed(seed)
     @given(cfg=strategy)
     def probe(cfg):
-        if evaluator.nodes > SEARCH_NODES:
+        if evaluator.nodes > search_nodes:
             return
         ev = evaluator([cfg])[0]
         for cond in conditions:
@@ -999,7 +1004,7 @@ def falsify(candidate, budget: int = DEFAULT_BUDGET, *, eta: float | None = None
                 starts.append((cfg, m))
             if len(starts) == refine_points:
                 break
-        refined = _refine(evaluator, starts, cond, refine_iterations, scale_range, REFINE_NODES)
+        refined = _refine(evaluator, starts, cond, refine_iterations, scale_range, refine_nodes)
         pool = refined + [(cfg, m) for m, _, cfg in ranked[:1]]
         worst = min(pool, key=lambda t: t[1])[0]
         worst_ev = _evaluation(evaluator([worst])[0], 0, cond)

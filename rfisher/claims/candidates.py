@@ -16,15 +16,24 @@ from functools import cache
 from rfisher.claims.registry import FAIL, PASS, REFUTED, Claim, Settings, claim, claim_source
 from rfisher.claims.single_teacher import C1_STEP, c1_runs
 
-#: The falsifier's budget in hypothesis examples: docs/theory.md, "Lyapunov candidates" (the full run uses
-#: the falsifier's default; the quick run a budget at which the power test still finds every refuted one).
-BUDGET = {True: 300, False: None}
+#: The falsifier's settings (docs/theory.md, "Work limits"): the full run uses the falsifier's defaults
+#: (1500 examples, K = 2–4, d = 1–3); the quick run a search small enough for the one-minute report at which
+#: the power test (tests/test_claims.py, tests/test_falsifier.py) still refutes every refuted candidate.
+QUICK_SEARCH = {"budget": 150, "K_range": (2, 3), "d_range": (1, 2), "refine_iterations": 12,
+                "search_nodes": 40_000_000, "refine_nodes": 20_000_000}
 
 
-def falsifier_budget(quick: bool) -> int:
+def falsifier_settings(quick: bool) -> dict:
+    """Keyword arguments of ``falsifier.falsify`` for the quick or the full run."""
     from rfisher import falsifier
 
-    return BUDGET[quick] or falsifier.DEFAULT_BUDGET
+    return dict(QUICK_SEARCH) if quick else {"budget": falsifier.DEFAULT_BUDGET}
+
+
+def search_description(quick: bool) -> str:
+    kw = falsifier_settings(quick)
+    extra = ", ".join(f"{k} {v}" for k, v in kw.items() if k != "budget")
+    return f"{kw['budget']} hypothesis examples" + (f" ({extra})" if extra else " (K = 2–4, d = 1–3)")
 
 
 def verdict_of(found) -> str:
@@ -39,14 +48,14 @@ def search(spec, settings: Settings, eta=None):
     """The falsifier's result for a candidate (deterministic: cached per process, like the shared runs)."""
     from rfisher import falsifier
 
-    return falsifier.falsify(spec, budget=falsifier_budget(settings.quick), eta=eta, seed=settings.seed)
+    return falsifier.falsify(spec, eta=eta, seed=settings.seed, **falsifier_settings(settings.quick))
 
 
 def candidate_check(spec):
     def check(c: Claim, settings: Settings):
         found = search(spec, settings)
         return c.result(
-            f"falsifier (rfisher/falsifier.py): {falsifier_budget(settings.quick)} hypothesis examples, seed "
+            f"falsifier (rfisher/falsifier.py): {search_description(settings.quick)}, seed "
             f"{settings.seed}, targeted on the normalised flow derivative ⟨∇V, ∇R⟩/(||∇V|| ||∇R||), refined, shrunk, and "
             "confirmed in ball arithmetic or with the 40-digit reference",
             verdict_of(found), numbers={"falsifier": found.summary()}, details={"falsifier": found.as_dict()})

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rfisher.claims.candidates import falsifier_budget, search
+from rfisher.claims.candidates import falsifier_settings, search
 from rfisher.claims.registry import FAIL, PASS, Settings, claim
 from rfisher.claims.single_teacher import C1_STEP, c1_runs
 
@@ -28,7 +28,7 @@ def family_scan(settings: Settings, u_result) -> dict:
     (α = 0 is U, whose search is C5's own)."""
     from rfisher import falsifier
 
-    scan = falsifier.family_scan(SCAN_ALPHAS[settings.quick], budget=falsifier_budget(settings.quick), seed=settings.seed)
+    scan = falsifier.family_scan(SCAN_ALPHAS[settings.quick], seed=settings.seed, **falsifier_settings(settings.quick))
     scan = falsifier.FamilyScan(scan.family, (0.0, *scan.parameters), (u_result, *scan.results))
     envelopes = {}
     for i, a in enumerate(scan.parameters):
