@@ -8,14 +8,12 @@ the exact change ΔV of the candidate along that step, and the slack within whic
 the *exact* GD step may differ (the gradient's error bound and rounding; see
 ``rfisher.lyapunov.change_slack``). An increase is ΔV > slack.
 
-``search`` asks hypothesis to find a configuration with an increase (``hypothesis.find``: it
-then shrinks to a minimal one), with a fixed seed. The result is either a counterexample or "no
-counterexample in N examples".
+``configurations`` is the hypothesis strategy over those configurations (tests/test_lyapunov.py);
+the search for violations is ``rfisher.falsifier.falsify``.
 """
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,22 +48,6 @@ KNOWN_COUNTEREXAMPLES = [
     ("V_max", StepConfig(((0.5,), (-0.5,), (0.0,), (0.0,)), (0.05, 0.85, 0.05, 0.05), (0.0,), 0.25)),
     ("V_bar", StepConfig(((0.0,), (3.0,)), (0.95, 0.05), (0.0,), 0.25)),
 ]
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    candidate: str
-    refuted: bool
-    example: StepConfig | None
-    change: float | None  # ΔV at the example
-    slack: float | None
-    n_examples: int
-
-    def summary(self) -> str:
-        if self.refuted:
-            return (f"refuted: ΔV = {self.change:.3e} > slack {self.slack:.1e} at means={self.example.means}, "
-                    f"weights={self.example.weights}, μ*={self.example.target}, η={self.example.eta}")
-        return f"no counterexample in {self.n_examples} examples"
 
 
 def _gradient(means, weights, target):
@@ -118,53 +100,3 @@ def configurations():
         return StepConfig(tuple(means), tuple(float(x) for x in w), target, float(eta))
 
     return build()
-
-
-def search(candidate, max_examples: int = 100, seed: int = 0) -> SearchResult:
-    """Look for a one-step increase of ``candidate`` with hypothesis (generation seeded by ``seed``).
-
-    The shrunk result is not always the same across processes: in one report worker the V_w search
-    shrank to a K = 3 configuration where other runs gave the K = 4 one of KNOWN_COUNTEREXAMPLES
-    (both real increases). Shrinking tests configurations with ΔV ≈ slack, where a last-bit
-    difference flips the decision; the numpy/BLAS reductions in ``one_step`` are the suspect.
-    The pinned KNOWN_COUNTEREXAMPLES are what the tests and the certified checks use."""
-    from hypothesis import HealthCheck, Phase, find, settings
-    from hypothesis.errors import NoSuchExample
-
-    name = candidate if isinstance(candidate, str) else candidate.name
-
-    def increases(cfg):
-        dv, slack = one_step(candidate, cfg)
-        return dv > slack
-
-    try:
-        example = find(configurations(), increases,
-                       settings=settings(max_examples=max_examples, database=None, deadline=None,
-                                         phases=[Phase.generate, Phase.shrink],
-                                         suppress_health_check=list(HealthCheck)),
-                       random=random.Random(seed))
-    except NoSuchExample:
-        return SearchResult(name, False, None, None, None, max_examples)
-    dv, slack = one_step(candidate, example)
-    return SearchResult(name, True, example, dv, slack, max_examples)
-
-
-def critical_steps(spreads, n_per_spread: int = 64, K: int = 3, d: int = 1, seed: int = 0):
-    """The largest one-step step size keeping V_w decreasing, η*(θ) (closed form), over random θ at
-    each spread s = max_i ||μ_i − μ*||: returns (spreads, min η*, median η*) arrays."""
-    rng = np.random.default_rng(seed)
-    lows, meds = [], []
-    for s in spreads:
-        u = rng.standard_normal((n_per_spread, K, d))
-        u /= np.linalg.norm(u, axis=-1, keepdims=True)
-        r = s * rng.random((n_per_spread, K, 1))
-        r[:, 0] = s  # one component at exactly the spread
-        means = u * r
-        w = MIN_WEIGHT + (1 - K * MIN_WEIGHT) * rng.dirichlet(np.ones(K), size=n_per_spread)
-        mu, wb, nu, p = as_batch(means, w, np.zeros((1, d)), None)
-        res = integrate_prepared("reverse", mu, wb, nu, p, rtol=RTOL)
-        g = res.value[:, 1:].reshape(-1, K, d)
-        eta = lyapunov.critical_step(mu, wb, np.zeros(d), g)
-        lows.append(float(np.min(eta)))
-        meds.append(float(np.median(eta)))
-    return np.asarray(spreads, dtype=float), np.array(lows), np.array(meds)
