@@ -397,8 +397,9 @@ class _Evaluator:
 
 @contextmanager
 def _no_local_constants():
-    """Hypothesis (≥ 6.131) mixes into its examples constants found in every loaded local module,
-    so the examples depend on what else the process imported. Within the search it sees none.
+    """Hypothesis (≥ 6.131) mixes into its examples constants found in every loaded local module (and
+    caches them per constraint), so the examples depend on what else the process imported and ran.
+    Within the search it sees none, and an empty cache.
     (Internal API; tests/test_falsifier.py's fresh-process test fails if this stops working.)"""
     try:
         from hypothesis.internal.conjecture import providers
@@ -409,11 +410,14 @@ def _no_local_constants():
     except (ImportError, AttributeError):  # an older hypothesis: no local constants to switch off
         yield
         return
+    cache = providers.CONSTANTS_CACHE  # per-constraint choices, filled from the local constants of earlier runs
     providers._get_local_constants = lambda: empty
+    providers.CONSTANTS_CACHE = type(cache)(1024)
     try:
         yield
     finally:
         providers._get_local_constants = original
+        providers.CONSTANTS_CACHE = cache
 
 
 # --- refinement and shrinking ---------------------------------------------------------------------

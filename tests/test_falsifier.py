@@ -12,6 +12,7 @@ import multiprocessing
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 
+import hypothesis
 import mpmath
 import numpy as np
 import pytest
@@ -19,7 +20,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rfisher import GaussianMixture, falsifier, reference
-from rfisher.falsifier import CERTIFIED, CONFIRMED, FLOW, NOT_CONFIRMED, ONE_STEP, Configuration, ObjectivePlus, confirm, falsify
+from rfisher.falsifier import (
+    CERTIFIED,
+    CONFIRMED,
+    FLOW,
+    NOT_CONFIRMED,
+    ONE_STEP,
+    SCALE_RANGE,
+    W_FLOOR,
+    Configuration,
+    ObjectivePlus,
+    configurations,
+    confirm,
+    falsify,
+)
 from rfisher.lyapunov import FamilyMember, UserCandidate
 
 #: Hypothesis examples of the ci power tests (module docstring).
@@ -160,6 +174,9 @@ def test_same_seed_same_result_in_a_fresh_process(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     __import__("many_constants")
     kwargs = {"candidate": "V_w", "budget": 150, "K_range": (2, 3), "d_range": (1, 2), "seed": 3}
+    # an earlier hypothesis run in this process, on the same strategy, caches choices built from those constants
+    hypothesis.find(configurations((2, 3), (1, 2), W_FLOOR, SCALE_RANGE), lambda cfg: cfg.K == 3,
+                    settings=hypothesis.settings(database=None, max_examples=200))
     here = _run(kwargs)
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         there = pool.submit(_run, kwargs).result()
