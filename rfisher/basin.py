@@ -32,6 +32,8 @@ from rfisher.quadrature import integrate
 
 EPS = float(np.finfo(float).eps)
 NAME = "V_basin"
+#: Smallest distance to the assigned teacher mean drawn by the log-uniform search, per unit of Δ/2.
+RADIUS_FLOOR = 1e-6
 
 
 def assigned_means(means, teacher_means) -> np.ndarray:
@@ -180,16 +182,23 @@ class SearchResult:
         return self.worst_margin < 0
 
 
-def _draw(rng, n, J, K, d, separation, basin_fraction, seed, min_fraction=0.0):
+def _draw(rng, n, J, K, d, separation, basin_fraction, seed, min_fraction, matched, radial):
     teacher = setups.make_teacher("random", J, d, separation, seed=seed)
-    comp = rng.integers(0, J, size=(n, K))
+    if matched:  # one student per teacher component, w = π: the teacher itself is a stationary point
+        comp = np.array([rng.permutation(J) for _ in range(n)])
+        w = np.broadcast_to(teacher.weights, (n, K)).copy()
+    else:
+        comp = rng.integers(0, J, size=(n, K))
+        w = rng.dirichlet(np.ones(K), size=n) * (1 - K * 0.05) + 0.05
     u = rng.standard_normal((n, K, d))
     u /= np.linalg.norm(u, axis=-1, keepdims=True)
-    lo, hi = (min_fraction * separation / 2) ** d, (basin_fraction * separation / 2) ** d
-    radius = (lo + (hi - lo) * rng.random((n, K, 1))) ** (1.0 / d)
-    means = teacher.means[comp] + radius * u
-    w = rng.dirichlet(np.ones(K), size=n) * (1 - K * 0.05) + 0.05
-    return teacher, means, w
+    lo, hi = min_fraction * separation / 2, basin_fraction * separation / 2
+    if radial == "log":  # log-uniform distances: resolves the neighbourhood of the teacher means
+        radius = np.exp(np.log(max(lo, RADIUS_FLOOR * separation / 2)) + np.log(hi / max(lo, RADIUS_FLOOR * separation / 2))
+                        * rng.random((n, K, 1)))
+    else:  # uniform in volume
+        radius = (lo**d + (hi**d - lo**d) * rng.random((n, K, 1))) ** (1.0 / d)
+    return teacher, teacher.means[comp] + radius * u, w
 
 
 def _evaluate(means, w, teacher, rtol):
@@ -207,13 +216,19 @@ def _evaluate(means, w, teacher, rtol):
 
 def search(J: int, K: int, d: int, separation: float, *, n_random: int = 400, refine_points: int = 4,
            refine_iterations: int = 30, basin_fraction: float = 0.9, min_fraction: float = 0.0, seed: int = 0,
-           rtol: float = 1e-9) -> SearchResult:
+           rtol: float = 1e-9, matched: bool = False, radial: str = "log") -> SearchResult:
     """Random points of the separation regime (module docstring; every ||μ_i − ν_{j(i)}|| in
     [min_fraction, basin_fraction]·Δ/2), then a compass search on the margin from the ``refine_points``
     worst (steps ± h·Δ/2 per coordinate, h from 0.25 halving on failure; polls that leave the regime are
-    not taken)."""
+    not taken). ``radial``: "log" (distances log-uniform from max(min_fraction, RADIUS_FLOOR)·Δ/2) or
+    "volume" (uniform in the annulus). ``matched``: K = J, one student per teacher component and w = π
+    (as in C3 with uniform weights); otherwise components and weights (≥ 0.05) at random."""
+    if radial not in ("log", "volume"):
+        raise ValueError(f"radial must be 'log' or 'volume', got {radial!r}")
+    if matched and K != J:
+        raise ValueError(f"matched needs K = J, got K = {K}, J = {J}")
     rng = np.random.default_rng(seed)
-    teacher, means, w = _draw(rng, n_random, J, K, d, separation, basin_fraction, seed, min_fraction)
+    teacher, means, w = _draw(rng, n_random, J, K, d, separation, basin_fraction, seed, min_fraction, matched, radial)
     c, m, D, s = _evaluate(means, w, teacher, rtol)
     order = np.argsort(np.where(np.isfinite(m), m, np.inf), kind="stable")[:refine_points]
     best = [(float(m[i]), means[i].copy(), w[i].copy()) for i in order]
@@ -229,10 +244,12 @@ def search(J: int, K: int, d: int, separation: float, *, n_random: int = 400, re
         x, f, h = x0, f0, 0.25
         for _ in range(refine_iterations):
             polls = []
+            # steps relative to the largest distance to the assigned means (so tiny neighbourhoods are resolved)
+            size = float(np.max(np.linalg.norm(x - assigned_means(x, teacher.means), axis=-1)))
             for p in range(K * d):
                 for sgn in (1.0, -1.0):
                     y = x.copy().reshape(-1)
-                    y[p] += sgn * h * separation / 2
+                    y[p] += sgn * h * size
                     y = y.reshape(K, d)
                     if inside(y):
                         polls.append(y)

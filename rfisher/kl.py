@@ -123,11 +123,15 @@ def _steps(E, diffs, factor):
     return h * factor
 
 
+class _TooLarge(ValueError):
+    pass
+
+
 def _grid(E, h):
     """Nodes z (N, d) in original coordinates, weights (N,), parity masks (d, N) of even index per axis."""
     n = np.ceil(RADIUS / h).astype(np.int64)
     if np.prod(2 * n + 1) > MAX_NODES:
-        raise ValueError(f"the KL quadrature grid would need {int(np.prod(2 * n + 1))} nodes per centre (> {MAX_NODES}): "
+        raise _TooLarge(f"the KL quadrature grid would need {int(np.prod(2 * n + 1))} nodes per centre (> {MAX_NODES}): "
                          "means too far apart for this rule")
     idx = np.meshgrid(*[np.arange(-k, k + 1) for k in n], indexing="ij")
     idx = np.stack([i.reshape(-1) for i in idx])  # (d, N)
@@ -193,7 +197,7 @@ def _one(kind, mu, w, nu, pi, factor, form):
 
 
 def kl(kind: str, means, weights, teacher_means, teacher_weights=None, *, rtol: float = 1e-10, atol: float = 0.0,
-       gradient_form: str = "reparametrised") -> KLResult:
+       gradient_form: str = "reparametrised", too_large: str = "raise") -> KLResult:
     """KL(q‖p) (``kind="reverse"``) or KL(p‖q) (``"forward"``) and ∇_μ of it for a batch.
 
     means (B, K, d); weights (K,) or (B, K); teacher_means (J, d) or (B, J, d); teacher_weights (J,) or
@@ -201,7 +205,11 @@ def kl(kind: str, means, weights, teacher_means, teacher_weights=None, *, rtol: 
     (the score-function form of the reverse gradient, the cross-check). Errors as in the module docstring;
     a point is refined until error ≤ rtol·scale + atol (value: its own Σ|w f|; gradient: the largest Σ|w f|
     over the gradient entries), until its discretisation part is below the rounding-and-tail floor, or
-    ``MAX_REFINE`` refinements; ``converged``: error ≤ rtol·scale + atol."""
+    ``MAX_REFINE`` refinements; ``converged``: error ≤ rtol·scale + atol. A point whose grid would exceed
+    ``MAX_NODES`` raises ValueError (``too_large="raise"``) or gets NaN (``"nan"``: the falsifier then
+    skips it, as any point whose numbers are not finite)."""
+    if too_large not in ("raise", "nan"):
+        raise ValueError(f"too_large must be 'raise' or 'nan', got {too_large!r}")
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if gradient_form not in ("reparametrised", "score"):
@@ -221,8 +229,15 @@ def kl(kind: str, means, weights, teacher_means, teacher_weights=None, *, rtol: 
     for b in range(B):
         factor = 1.0
         for attempt in range(MAX_REFINE + 1):
-            v, ve, g, ge, n, absum, disc, floor = _one(kind, mu[b], w[b], nu[b], p[b], factor,
-                                                       gradient_form if kind == "reverse" else "score")
+            try:
+                v, ve, g, ge, n, absum, disc, floor = _one(kind, mu[b], w[b], nu[b], p[b], factor,
+                                                           gradient_form if kind == "reverse" else "score")
+            except _TooLarge:
+                if too_large == "raise":
+                    raise
+                if attempt == 0:  # nothing computed: NaN (a refinement that grows too large keeps the last pass)
+                    v, ve, g, ge, n, good = np.nan, np.nan, np.full((K, d), np.nan), np.full((K, d), np.nan), 0, False
+                break
             tol = np.concatenate([[rtol * absum[0]], np.full(K * d, rtol * np.max(absum[1:]))]) + atol
             good = bool(np.all(np.concatenate([[ve], ge.reshape(-1)]) <= tol))
             # refining helps only the discretisation part; rounding and tail do not shrink with the step
@@ -280,7 +295,7 @@ def _kl_monitor(name, kind, rtol, K, d) -> QuadratureMonitor:
         t = np.broadcast_to(np.asarray(target, dtype=float).reshape(-1, d)[..., None, :], (B, 1, d))
         key = (m.tobytes(), np.ascontiguousarray(wts).tobytes(), np.ascontiguousarray(t).tobytes())
         if last.get("key") != key:  # the falsifier asks for ∇V and its error in two calls
-            last["key"], last["res"] = key, kl(kind, m, wts, t.copy(), np.ones((B, 1)), rtol=rtol)
+            last["key"], last["res"] = key, kl(kind, m, wts, t.copy(), np.ones((B, 1)), rtol=rtol, too_large="nan")
         return last["res"]
 
     def value(means, weights, target):
@@ -297,3 +312,69 @@ def _kl_monitor(name, kind, rtol, K, d) -> QuadratureMonitor:
         return value(m - np.asarray(eta) * np.asarray(grad), weights, target) - value(m, weights, target)
 
     return QuadratureMonitor(name, value, delta, gradient, None, gradient_error)
+
+
+# --- the 40-digit reference (d = 1) and the confirmation of a flow number ----------------------------
+
+
+def reference_1d(kind: str, means, weights, teacher_means, teacher_weights, dps: int = 40):
+    """KL and ∇_μ KL in d = 1 at ``dps`` digits from the definitions, independently of the rule above:
+    KL(q‖p) = ∫ q (log q − log p), KL(p‖q) = ∫ p (log p − log q), with log q and log p of the densities
+    themselves, and the gradient by differentiating under the integral sign (∂_{μ_i} q = w_i φ(x − μ_i)(x − μ_i)):
+    ∂_{μ_i} KL(q‖p) = ∫ w_i φ(x − μ_i)(x − μ_i)(log q − log p) (the term ∫ ∂_{μ_i} q vanishes),
+    ∂_{μ_i} KL(p‖q) = −∫ p w_i φ(x − μ_i)(x − μ_i)/q. mpmath.quad (tanh-sinh) over (min − 16, the means,
+    max + 16); returns (value, [gradient]) as mpmath numbers."""
+    import mpmath
+
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    with mpmath.workdps(dps):
+        mu = [mpmath.mpf(float(m)) for m in np.ravel(means)]
+        W = [mpmath.mpf(float(x)) for x in np.ravel(weights)]
+        NU = [mpmath.mpf(float(m)) for m in np.ravel(teacher_means)]
+        PI = [mpmath.mpf(float(x)) for x in np.ravel(teacher_weights)]
+
+        def q(x):
+            return mpmath.fsum(a * mpmath.npdf(x - m) for a, m in zip(W, mu))
+
+        def p(x):
+            return mpmath.fsum(a * mpmath.npdf(x - m) for a, m in zip(PI, NU))
+
+        pts = sorted(set(mu + NU))
+        grid = [pts[0] - 16, *pts, pts[-1] + 16]
+
+        def integral(f):
+            return mpmath.quad(f, grid)
+
+        def dq(i, x):
+            return W[i] * mpmath.npdf(x - mu[i]) * (x - mu[i])
+
+        if kind == "reverse":
+            value = integral(lambda x: q(x) * (mpmath.log(q(x)) - mpmath.log(p(x))))
+            grad = [integral(lambda x, i=i: dq(i, x) * (mpmath.log(q(x)) - mpmath.log(p(x)))) for i in range(len(mu))]
+        else:
+            value = integral(lambda x: p(x) * (mpmath.log(p(x)) - mpmath.log(q(x))))
+            grad = [integral(lambda x, i=i: -p(x) * dq(i, x) / q(x)) for i in range(len(mu))]
+        return value, grad
+
+
+def confirm_flow(kind: str, means, weights, dps: int = 40):
+    """⟨∇KL, ∇R⟩ at one point, d = 1, teacher N(0, 1), at ``dps`` digits: ∇R from ``rfisher.reference``
+    (with its error bound e per entry), ∇KL from ``reference_1d``. Returns (D, bound): the sign of D is
+    certain when |D| > bound = e·Σ|∂KL| + 10^(5−dps)·Σ|∂KL ∂R| (the quadrature error of ∇KL at dps digits is
+    inside the rounding term)."""
+    import mpmath
+
+    from rfisher import GaussianMixture, reference
+
+    m = np.asarray(means, dtype=float).reshape(-1, 1)
+    w = np.asarray(weights, dtype=float)
+    with mpmath.workdps(dps):
+        ref = reference.reverse_fisher(GaussianMixture(m, w), GaussianMixture.single(np.zeros(1)), dps=dps)
+        g = [ref.gradient[i][0] for i in range(len(m))]
+        _, gk = reference_1d(kind, m[:, 0], w, [0.0], [1.0], dps=dps)
+        D = mpmath.fsum(a * b for a, b in zip(gk, g))
+        bound = ref.error * mpmath.fsum(abs(a) for a in gk) + mpmath.mpf(10) ** (5 - dps) * mpmath.fsum(
+            abs(a * b) for a, b in zip(gk, g))
+        norm = mpmath.sqrt(mpmath.fsum(a * a for a in gk)) * mpmath.sqrt(mpmath.fsum(b * b for b in g))
+    return D, bound, D / norm

@@ -18,39 +18,10 @@ REF_BOUND = 1e-25
 
 
 def reference(kind, means, w, nu, pi, dps=DPS):
-    """d = 1, from the definitions at ``dps`` digits: KL(q‖p) = ∫ q (log q − log p), KL(p‖q) = ∫ p (log p − log q),
-    with log q, log p of the densities themselves (no log-sum-exp, no cancelled ||x||²/2); the gradient by
-    differentiating under the integral sign, ∇_{μ_i} q = q r_i (x − μ_i) = w_i φ(x − μ_i)(x − μ_i):
-    ∂_{μ_i} KL(q‖p) = ∫ w_i φ(x − μ_i)(x − μ_i)(log q − log p) dx (+ ∫ ∂q = 0), ∂_{μ_i} KL(p‖q) = −∫ p ∂_{μ_i} log q."""
-    with mpmath.workdps(dps):
-        mu = [mpmath.mpf(float(m)) for m in means]
-        W = [mpmath.mpf(float(x)) for x in w]
-        NU = [mpmath.mpf(float(m)) for m in nu]
-        PI = [mpmath.mpf(float(x)) for x in pi]
-
-        def phi(x):
-            return mpmath.npdf(x)
-
-        def q(x):
-            return mpmath.fsum(a * phi(x - m) for a, m in zip(W, mu))
-
-        def p(x):
-            return mpmath.fsum(a * phi(x - m) for a, m in zip(PI, NU))
-
-        pts = sorted(set(mu + NU))
-        grid = [pts[0] - 16, *pts, pts[-1] + 16]
-
-        def integral(f):
-            return mpmath.quad(f, grid)
-
-        if kind == "reverse":
-            value = integral(lambda x: q(x) * (mpmath.log(q(x)) - mpmath.log(p(x))))
-            grad = [integral(lambda x, i=i: W[i] * phi(x - mu[i]) * (x - mu[i]) * (mpmath.log(q(x)) - mpmath.log(p(x))))
-                    for i in range(len(mu))]
-        else:
-            value = integral(lambda x: p(x) * (mpmath.log(p(x)) - mpmath.log(q(x))))
-            grad = [integral(lambda x, i=i: -p(x) * W[i] * phi(x - mu[i]) * (x - mu[i]) / q(x)) for i in range(len(mu))]
-        return float(value), np.array([float(g) for g in grad])
+    """The definitions at ``dps`` digits (``rfisher.kl.reference_1d``: mpmath quadrature of ∫ q log(q/p), its
+    derivative under the integral sign; no log-sum-exp, no quadrature rule of rfisher.kl) as floats."""
+    value, grad = kl.reference_1d(kind, means, w, nu, pi, dps=dps)
+    return float(value), np.array([float(g) for g in grad])
 
 
 POINTS = [
