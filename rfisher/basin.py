@@ -84,6 +84,14 @@ def monitor(K: int, d: int) -> lyapunov.Monitor:
     return lyapunov.Monitor(NAME, value, delta, gradient)
 
 
+def objective_gradient(means, weights, teacher, rtol, atol=0.0):
+    """(∇R (B, K, d), its entrywise error bound) for a mixture teacher: ``rfisher.quadrature.integrate`` at
+    rtol·scale + atol (the one place both tests get ∇R from)."""
+    B, K, d = np.shape(means)
+    res = integrate("reverse", means, weights, teacher.means, teacher.weights, rtol=rtol, atol=atol)
+    return res.value[:, 1:].reshape(B, K, d), res.error[:, 1:].reshape(B, K, d)
+
+
 def flow_numbers(K, d, means, assigned, g, err):
     """(D = ⟨∇V, ĝ⟩, its slack, c = D/(||∇V|| ||ĝ||)) per row of a batch."""
     mon = monitor(K, d)
@@ -141,9 +149,7 @@ def trajectory_check(J: int, K: int, d: int, separation: float, *, n: int = 16, 
     flow_bad = np.zeros(n, dtype=np.int64)
     largest = np.zeros(n)
     for step in range(steps):
-        res = integrate("reverse", means, w, teacher.means, teacher.weights, rtol=rtol, atol=atol)
-        g = res.value[:, 1:].reshape(n, K, d)
-        err = res.error[:, 1:].reshape(n, K, d)
+        g, err = objective_gradient(means, w, teacher, rtol, atol)
         dv = mon.delta(means, w, t, g, step_size)
         slack = lyapunov.change_slack(mon, means, w, t, g, err, step_size, dv)
         up = dv > slack
@@ -203,9 +209,7 @@ def _draw(rng, n, J, K, d, separation, basin_fraction, seed, min_fraction, match
 
 def _evaluate(means, w, teacher, rtol):
     B, K, d = means.shape
-    res = integrate("reverse", means, w, teacher.means, teacher.weights, rtol=rtol)
-    g = res.value[:, 1:].reshape(B, K, d)
-    err = res.error[:, 1:].reshape(B, K, d)
+    g, err = objective_gradient(means, w, teacher, rtol)
     t = assigned_means(means, teacher.means)
     D, slack, c = flow_numbers(K, d, means, t, g, err)
     with np.errstate(divide="ignore", invalid="ignore"):
