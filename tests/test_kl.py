@@ -111,3 +111,15 @@ def test_falsifier_accepts_the_candidates():
         res = falsifier.falsify(cand, 3, K_range=(2, 2), d_range=(1, 1), refine_points=1, refine_iterations=2,
                                 confirm_violations=False)
         assert -1 <= res.flow.worst_evaluation.normalised <= 1
+
+
+def test_derivation_identities(monkeypatch):
+    """derivations/kl.py checks its identities by SymPy on the raw log-densities; a wrong form fails the check."""
+    from derivations import kl as D
+
+    D.verify(2, 1, 1)
+    D.verify(2, 2, 2)
+    right = D.x_gradient
+    monkeypatch.setattr(D, "x_gradient", lambda ms: [-c for c in right(ms)])
+    with pytest.raises(AssertionError):
+        D.verify(2, 1, 1)
