@@ -266,7 +266,8 @@ class KLCandidate(lyapunov.UserCandidate):
     """KL(q_θ‖N(μ*, I)) (``kind="reverse"``) or KL(N(μ*, I)‖q_θ) (``"forward"``) as a candidate for
     ``rfisher.falsifier.falsify`` and ``rfisher.lyapunov.resolve``: a UserCandidate whose builder gives
     no SymPy expression (V is an integral), resolved to a ``QuadratureMonitor``. ``rtol``: the
-    quadrature's tolerance."""
+    quadrature's tolerance. Flow condition only: the falsifier's own confirmation needs a SymPy
+    expression and reports NOT CONFIRMED; ``confirm_flow`` confirms a d = 1 point at 40 digits."""
 
     kind: str = "reverse"
     rtol: float = 1e-10
@@ -308,8 +309,10 @@ def _kl_monitor(name, kind, rtol, K, d) -> QuadratureMonitor:
         return evaluate(means, weights, target).gradient_error.copy()
 
     def delta(means, weights, target, grad, eta):
-        m = np.asarray(means, dtype=float)
-        return value(m - np.asarray(eta) * np.asarray(grad), weights, target) - value(m, weights, target)
+        # V(θ − ηg) − V(θ) from two quadratures would need their value errors in the slack, which
+        # rfisher.lyapunov.change_slack does not take: refuse rather than give an unsound increase
+        raise ValueError(f"candidate {name!r}: the one-step condition (and monitoring along GD) is not supported for "
+                         "a quadrature-backed candidate; use the flow condition (falsify without eta)")
 
     return QuadratureMonitor(name, value, delta, gradient, None, gradient_error)
 

@@ -123,3 +123,23 @@ def test_derivation_identities(monkeypatch):
     monkeypatch.setattr(D, "x_gradient", lambda ms: [-c for c in right(ms)])
     with pytest.raises(AssertionError):
         D.verify(2, 1, 1)
+
+
+def test_one_step_is_refused_with_a_clear_error():
+    from rfisher import falsifier
+
+    with pytest.raises(ValueError, match="one-step"):
+        falsifier.falsify(kl.KL_REVERSE, 2, eta=0.1, K_range=(2, 2), d_range=(1, 1), refine_points=1,
+                          refine_iterations=1, confirm_violations=False)
+
+
+def test_confirm_flow_at_a_point():
+    """The 40-digit flow number agrees with the float one within the float slack (d = 1, K = 2)."""
+    from rfisher import falsifier
+
+    means, w = np.array([[[0.4], [-1.3]]]), np.array([[0.3, 0.7]])
+    cand = falsifier._Candidate(kl.KL_REVERSE)
+    ev = falsifier._evaluate(cand, means, w, None, falsifier.reverse_gradient)
+    D, bound, c = kl.confirm_flow("reverse", means[0, :, 0], w[0])
+    assert abs(float(D) - ev["D"][0]) <= ev["D_slack"][0] + float(bound)
+    assert abs(float(c) - ev["c_flow"][0]) <= 1e-8 and ev["D"][0] > 0
