@@ -1,7 +1,8 @@
 """The per-basin candidate for a mixture teacher, V_basin = Σ_i ||μ_i − ν_{j(i)}||² (docs/theory.md,
 "Lyapunov candidates", "Per-basin candidate (mixture teacher)"; rfisher/basin.py).
 
-Two rows, with the verdicts expected as written in docs/theory.md before these rows were run:
+Two rows; the expected verdicts (docs/theory.md, "Lyapunov candidates") were fixed from exploratory searches
+before the rows were first run:
 
 * L:V_basin (flow condition in the separation regime): expected REFUTED. Where the student's weights or
   its assignment to the teacher components do not match the teacher (two students in one basin, or
