@@ -53,6 +53,14 @@ def _wrong_gradient(monkeypatch):
     monkeypatch.setattr(falsifier, "falsify", lambda *a, **k: original(*a, **{**k, "objective_gradient": _negated_gradient}))
 
 
+def _basin_wrong_gradient(monkeypatch):
+    """The per-basin rows get −∇R: the search's float violations fail the 40-digit confirmation, GD turns to ascent."""
+    from rfisher import basin
+
+    original = basin.objective_gradient
+    monkeypatch.setattr(basin, "objective_gradient", lambda *a, **k: (lambda g, e: (-g, e))(*original(*a, **k)))
+
+
 def _small_c1(monkeypatch):
     monkeypatch.setattr(single_teacher, "c1_sizes", lambda quick: ([(2, 1)], 2))
     single_teacher.c1_runs.cache_clear()
@@ -67,6 +75,8 @@ FORCED = {
     "CERT": lambda mp: mp.setattr(certified_facts, "KNOWN_DIGITS", (("4.8", "4.9"),) * 3),
     "L:R": lambda mp: (_small_c1(mp), mp.setattr(single_teacher, "C1_STEP", 3.0)),
     "L:R+V_w": _wrong_gradient,
+    "L:V_basin": _basin_wrong_gradient,
+    "L:V_basin-C3": _basin_wrong_gradient,
 }
 
 

@@ -5,7 +5,7 @@ it returns what was computed next to what the claim says, and a verdict computed
 ``settings`` chooses the quick run (seconds: ``rfisher report --quick`` and the tests) or the full one.
 """
 
-from rfisher.claims import candidates, certified_facts, lyapunov_function, mixture, single_teacher  # noqa: F401
+from rfisher.claims import basin, candidates, certified_facts, lyapunov_function, mixture, single_teacher  # noqa: F401
 from rfisher.claims.registry import (
     FAIL,
     PASS,

@@ -113,3 +113,55 @@ def check_objective(c, settings: Settings):
     return c.result("R at consecutive steps of the C1 runs; an increase must exceed the sum of the two values' error "
                     "bounds", PASS if n_inc == 0 else FAIL,
                     numbers={"steps checked": steps, "steps where R increased beyond its error bounds": n_inc})
+
+
+# --- KL(q‖p) and KL(p‖q): quadrature-backed candidates (rfisher/kl.py) ----------------------------------
+
+#: KL rows: (budget, K range, d range, refine points, refine iterations), quick and full. Smaller than the
+#: SymPy candidates' (each ∇V is a quadrature; d ≤ 2: the 40-digit confirmation of KL covers d = 1).
+KL_SEARCH = {True: (300, (2, 3), (1, 1), 4, 20), False: (1500, (2, 3), (1, 2), 9, 40)}
+
+
+def kl_check(kind: str):
+    def check(c: Claim, settings: Settings):
+        from rfisher import falsifier, kl
+
+        budget, K_range, d_range, points, iterations = KL_SEARCH[settings.quick]
+        cand = kl.KL_REVERSE if kind == "reverse" else kl.KL_FORWARD
+        found = falsifier.falsify(cand, budget, K_range=K_range, d_range=d_range, seed=settings.seed, refine_points=points,
+                                  refine_iterations=iterations, confirm_violations=False)
+        f = found.flow
+        numbers = {"falsifier": found.summary()}
+        verdict = PASS
+        if f.violated:  # confirm at 40 digits (d = 1): ∇R from rfisher.reference, ∇KL from kl.reference_1d
+            verdict = FAIL
+            for cfg in (f.shrunk, f.worst):
+                if cfg.d == 1:
+                    D, bound, _ = kl.confirm_flow(kind, [m[0] for m in cfg.means], cfg.weights)
+                    numbers[f"40 digits at {cfg}"] = f"D = {float(D):.6g} ± {float(bound):.2g}"
+                    if D + bound < 0:
+                        verdict = REFUTED
+                        break
+        return c.result(
+            f"falsifier (rfisher/falsifier.py): {budget} hypothesis examples, K ∈ {list(K_range)}, d ∈ {list(d_range)}, "
+            f"seed {settings.seed}, on ⟨∇KL, ∇R⟩/(||∇KL|| ||∇R||); ∇KL by quadrature with its error bound in the slack "
+            "(rfisher/kl.py); a violation is confirmed at 40 digits (d = 1)", verdict, numbers=numbers,
+            details={"falsifier": found.as_dict()})
+
+    return check
+
+
+@claim("L:KL(q‖p)", "Lyapunov candidate KL(q_θ‖p), single-Gaussian teacher",
+       "KL(q_θ‖p) does not increase along the gradient flow of R (docs/theory.md, \"Lyapunov candidates\": expected to "
+       "survive the falsifier's budget)", expected=(PASS,))
+def check_kl_reverse(c, settings: Settings):
+    """KL(q‖p): the falsifier on its flow condition."""
+    return kl_check("reverse")(c, settings)
+
+
+@claim("L:KL(p‖q)", "Lyapunov candidate KL(p‖q_θ), single-Gaussian teacher",
+       "KL(p‖q_θ) does not increase along the gradient flow of R (docs/theory.md, \"Lyapunov candidates\": expected to "
+       "survive the falsifier's budget)", expected=(PASS,))
+def check_kl_forward(c, settings: Settings):
+    """KL(p‖q): the falsifier on its flow condition."""
+    return kl_check("forward")(c, settings)
