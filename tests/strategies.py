@@ -61,3 +61,26 @@ def single_teacher_configurations(draw, d: int = 1, max_K: int = 3, radius: floa
 
 def points(d: int, n: int = 5, bound: float = 10.0):
     return st.lists(st.lists(st.floats(-bound, bound), min_size=d, max_size=d), min_size=n, max_size=n).map(np.array)
+
+
+@st.composite
+def exact_zero_configurations(draw, d: int = 1, max_J: int = 3):
+    """Configurations where R, F and their gradients are exactly 0 (docs/theory.md, "Error bounds"): the
+    student equals the teacher, possibly with a teacher component split into coinciding student components
+    of the same total weight, and possibly mirror-symmetric about the origin."""
+    J = draw(st.integers(1, max_J))
+    pi = draw(weights(J, 0.05))
+    if draw(st.booleans()) and J >= 2:  # mirror-symmetric teacher: ν and −ν with equal weights
+        half = [tuple(draw(st.floats(-4, 4)) for _ in range(d))]
+        nu = [half[0], tuple(-x for x in half[0])] + [tuple(draw(st.floats(-4, 4)) for _ in range(d))
+                                                       for _ in range(J - 2)]
+        pi = np.array([0.5, 0.5]) if J == 2 else pi
+    else:
+        nu = [tuple(draw(st.floats(-4, 4)) for _ in range(d)) for _ in range(J)]
+    mu, w = list(nu), list(pi)
+    if draw(st.booleans()):  # split one component into two coinciding ones (weights are exact halves)
+        j = draw(st.integers(0, J - 1))
+        mu.append(mu[j])
+        w[j] = w[j] / 2
+        w.append(w[j])
+    return GaussianMixture(np.array(mu), np.array(w)), GaussianMixture(np.array(nu), np.array(pi))
