@@ -19,12 +19,13 @@ dask-jobqueue on a batch system). The client writes each task's rows into the st
 (``rfisher.store``) as it completes; ``--resume`` skips the keys already there, so a sweep killed at any
 point loses only the tasks in flight.
 
-Gradients. The integration rule is descent's "auto" rule: the error-controlled quadrature where the
-reduced dimension min(d, K + J − 2) is at most 3, Monte Carlo above (``rfisher.montecarlo``: a fixed
-sample of ``samples`` antithetic pairs, common to every trajectory, step and component — common random
-numbers — so GD runs on one fixed sample-average objective, deterministic in ``mc_seed``; every value
-and gradient carries its standard error, and GD's error is three of them). Rows record which rule ran,
-and the summary says when gradients were stochastic.
+Gradients. The integration rule is "auto": the error-controlled quadrature where the reduced dimension
+min(d, K + J − 2) is at most ``grid_up_to`` (3 by default, as descent's own "auto" rule), Monte Carlo
+above (``rfisher.montecarlo``: a fixed sample of ``samples`` antithetic pairs, common to every
+trajectory, step and component — common random numbers — so GD runs on one fixed sample-average
+objective, deterministic in ``mc_seed``; every value and gradient carries its standard error, and GD's
+error is three of them). Rows record which rule ran, and the summary says when gradients were
+stochastic.
 
 Grid syntax (``--grid``): space-separated ``name=values`` with names J, K, d, delta (or Δ), seeds:
 ``"J=2,3,5 K=J d=1,2,3 delta=2,3,3.5,4,5 seeds=100"``. Values are comma lists; K=J (the default)
@@ -92,8 +93,10 @@ def level_float(text: str) -> float:
 
 def code_version() -> dict:
     """What identifies the code that makes the numbers: sha256 of the algorithm modules (those that name
-    rfisher.compiled's cache), of the teacher/initialization code, of derivations/, and numba's and numpy's
-    versions."""
+    rfisher.compiled's cache), of the teacher/initialization code, of derivations/, numba's and numpy's
+    versions, and the text of ``c3_rows`` and ``nearest`` (the experiment itself)."""
+    import inspect
+
     import numba
 
     from rfisher import compiled, generated_modules
@@ -105,6 +108,10 @@ def code_version() -> dict:
         if path.exists():
             h.update(name.encode())
             h.update(path.read_bytes())
+    from rfisher.mixture_teacher import nearest
+
+    for fn in (c3_rows, nearest):
+        h.update(inspect.getsource(fn).encode())
     return {"algorithms": h.hexdigest()[:16], "derivations": generated_modules.derivation_hash()[:16],
             "numba": numba.__version__, "numpy": np.__version__}
 
@@ -123,6 +130,7 @@ class C3Settings:
     layout: str = "random"
     teacher_seed: int = 0
     rule: str = "auto"
+    grid_up_to: int = 3
     samples: int = 4096
     mc_seed: int = 0
 
@@ -164,9 +172,12 @@ def c3_rows(task: Task, settings: C3Settings) -> list[dict]:
     teacher = setups.make_teacher(settings.layout, J, d, task.delta, seed=settings.teacher_seed)
     init = np.stack([setups.initializations(settings.scheme, teacher, K, 1, seed=s)[0] for s in task.seeds])
     w = np.full(K, 1.0 / K)
+    rule = settings.rule
+    if rule == "auto":
+        rule = "grid" if min(d, K + J - 2) <= settings.grid_up_to else "montecarlo"
     tr = gradient_descent(init, w, teacher, step_size=settings.step_size, max_steps=settings.steps,
                           record_every=max(settings.steps, 1), record_means=False, rtol=settings.rtol,
-                          atol=settings.atol, rule=settings.rule, samples=settings.samples, seed=settings.mc_seed,
+                          atol=settings.atol, rule=rule, samples=settings.samples, seed=settings.mc_seed,
                           progress=False)
     target = teacher.means[nearest(init, teacher.means)]  # (n, K, d)
     dist = np.max(np.linalg.norm(tr.final_means - target, axis=-1), axis=-1)
@@ -492,7 +503,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheme", choices=["teacher", "box"], default="teacher")
     p.add_argument("--layout", choices=["random", "line", "simplex"], default="random")
     p.add_argument("--rule", choices=["auto", "grid", "montecarlo"], default="auto",
-                   help="integration rule (auto: quadrature up to reduced dimension 3, Monte Carlo above)")
+                   help="integration rule (auto: see --grid-up-to)")
+    p.add_argument("--grid-up-to", type=positive_int, default=C3Settings.grid_up_to,
+                   help="with --rule auto: quadrature up to this reduced dimension min(d, K+J−2), Monte Carlo above")
     p.add_argument("--samples", type=positive_int, default=C3Settings.samples,
                    help="Monte Carlo antithetic pairs (common to every trajectory and step)")
     p.add_argument("--level", type=level_float, default=0.9, help="Δ* = smallest Δ with Wilson lower bound > level")
@@ -509,7 +522,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def settings_from(args) -> C3Settings:
     return C3Settings(steps=args.steps, step_size=args.step_size, eps=args.eps, rtol=args.rtol, scheme=args.scheme,
-                      layout=args.layout, rule=args.rule, samples=args.samples)
+                      layout=args.layout, rule=args.rule, grid_up_to=args.grid_up_to, samples=args.samples)
 
 
 def _fail(message: str) -> int:
