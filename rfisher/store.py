@@ -212,26 +212,31 @@ def table_bytes(table: dict[str, np.ndarray]) -> bytes:
 
 
 def export(table: dict[str, np.ndarray], folder, settings: dict | None = None, stem: str = "sweep") -> list[Path]:
-    """Write the table as ``folder/stem.csv`` and ``folder/stem.parquet`` (with the settings in the
-    Parquet metadata). CSV floats are written with repr (round-trip exact)."""
+    """Write the table as ``folder/stem.csv`` (with the settings and their hash in ``stem.settings.json``)
+    and ``folder/stem.parquet`` (every column, the settings in its metadata). CSV floats are written with
+    repr (round-trip exact)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     csv = folder / f"{stem}.csv"
-    names = [c for c in COLUMNS]
+    paths = [csv]
+    names = [c for c in COLUMNS if c != "settings_hash"]
     with open(csv, "w") as fh:
         fh.write(",".join(names) + "\n")
         n = len(table["seed"])
         for i in range(n):
             fh.write(",".join(repr(float(table[c][i])) if table[c].dtype == np.float64 else str(table[c][i])
                               for c in names) + "\n")
-    paths = [csv]
+    if settings is not None:  # the settings once, beside the table (the store and the Parquet file keep the hash)
+        (folder / f"{stem}.settings.json").write_text(json.dumps({"settings_hash": settings_hash(settings),
+                                                                  "settings": settings}, indent=1, sort_keys=True) + "\n")
+        paths.append(folder / f"{stem}.settings.json")
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - pyarrow is an optional dependency
         return paths
     arrays = {c: (pa.array(list(table[c]), type=pa.string()) if table[c].dtype == object else pa.array(table[c]))
-              for c in names}
+              for c in COLUMNS}
     meta = {"rfisher.settings": canonical_json(settings)} if settings is not None else {}
     t = pa.table(arrays).replace_schema_metadata(meta)
     pq.write_table(t, folder / f"{stem}.parquet")

@@ -447,12 +447,19 @@ def plot(table: dict, path, level: float = 0.9, title: str = "") -> None:
                 continue
             x = np.sqrt(np.log(np.asarray(xs, dtype=float)))
             label = f"d={o}" if axis == "J" else f"J=K={o}"
-            pts = ax.plot(x, ys, "o", ms=4, label=f"{label}: {a:.2f}+{b:.2f}√log {axis}")[0]
+            below = [summary[(x_, x_, o) if axis == "J" else (o, o, x_)]["below"] for x_ in xs]
+            low = np.array([y - (bl if bl is not None else y) for y, bl in zip(ys, below)])
+            pts = ax.errorbar(x, ys, yerr=[low, np.zeros_like(low)], fmt="o", ms=4, capsize=2,
+                              label=f"{label}: {a:.2f}+{b:.2f}√log {axis}")[0]
             xx = np.linspace(0, x.max(), 20)
             ax.plot(xx, a + b * xx, "-", lw=0.8, color=pts.get_color())
             ar.plot(x, r, "o-", ms=3, lw=0.6, color=pts.get_color(), label=label)
+        for (J, K, d), sm in summary.items():  # no Δ* on the grid: Δ* > the largest Δ (not in the fits)
+            if sm["star"] is None and K == J:
+                x = math.sqrt(math.log(J if axis == "J" else d))
+                ax.plot([x], [max(sm["delta"])], "^", mfc="none", color="gray", ms=6)
         ax.set_xlabel(f"√(log {axis})")
-        ax.set_ylabel("Δ*")
+        ax.set_ylabel("Δ* (bar: down to the grid neighbour; △: Δ* > largest Δ)", fontsize=7)
         ax.set_title(f"Δ* against {axis}", fontsize=9)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=6)
@@ -530,14 +537,28 @@ def _fail(message: str) -> int:
     return 2
 
 
+def write_summary(summary: dict, path) -> None:
+    """One CSV line per grid point: J, K, d, Δ, successes, runs, fraction, the 95% Wilson interval, the rule,
+    and Δ* of the (J, K, d) with its grid neighbour below ("" when Δ* is above the grid)."""
+    with open(path, "w") as fh:
+        fh.write("J,K,d,delta,successes,runs,fraction,wilson_low,wilson_high,rule,delta_star,delta_star_below\n")
+        for (J, K, d), s in summary.items():
+            for v, k, n, (lo, hi) in zip(s["delta"], s["successes"], s["runs"], s["interval"]):
+                star = "" if s["star"] is None else repr(s["star"])
+                below = "" if s["below"] is None else repr(s["below"])
+                fh.write(f"{J},{K},{d},{v!r},{k},{n},{k / n!r},{lo!r},{hi!r},{'+'.join(s['rules'])},{star},{below}\n")
+
+
 def _write_outputs(st: S.Store, out: Path | None, level: float) -> None:
     table = st.table()
-    for line in describe(summarize(table, level), st.settings, level):
+    summary = summarize(table, level)
+    for line in describe(summary, st.settings, level):
         print(line)
     if out is not None:
         paths = S.export(table, out, st.settings, stem="c3_sweep")
+        write_summary(summary, out / "c3_sweep_summary.csv")
         plot(table, out / "c3_sweep.png", level)
-        print("wrote " + ", ".join(str(p) for p in [*paths, out / "c3_sweep.png"]))
+        print("wrote " + ", ".join(str(p) for p in [*paths, out / "c3_sweep_summary.csv", out / "c3_sweep.png"]))
 
 
 def main(args) -> int:
