@@ -607,9 +607,9 @@ def main(args) -> int:
                     return _fail("dask.distributed is not installed (pip install 'dask[distributed]'), or pass --serial")
                 try:
                     cluster = None if args.scheduler else local_cluster(args.workers)
-                    client = Client(args.scheduler or cluster, timeout="30s")
-                except OSError as exc:
-                    return _fail(f"cannot reach the Dask scheduler {args.scheduler!r}: {exc}")
+                    client = Client(args.scheduler or cluster, timeout="10s")
+                except (OSError, ValueError) as exc:
+                    return _fail(f"cannot reach the Dask scheduler {args.scheduler!r}: {exc}".splitlines()[0])
             try:
                 info = run_sweep(tasks, settings, st, client, progress=not args.no_progress)
             finally:
@@ -618,7 +618,8 @@ def main(args) -> int:
                 if cluster is not None:
                     cluster.close()
             n_workers = args.workers or os.cpu_count()
-            where = "serially" if client is None else (args.scheduler or f"on a local cluster of {n_workers} workers")
+            where = "serially" if client is None else (f"on the cluster at {args.scheduler}" if args.scheduler
+                                                       else f"on a local cluster of {n_workers} workers")
             print(f"{info['ran']} tasks run {where} in {info['seconds']:.1f} s, {info['skipped']} already in the store "
                   f"({store_path})", file=sys.stderr)
             for key, err in info["failed"]:

@@ -4,6 +4,7 @@ settings is refused; the comparison itself notices a changed criterion or a pert
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sqlite3
@@ -98,6 +99,10 @@ def test_killing_a_worker_loses_nothing(tmp_path):
 
             info = SW.run_sweep(SW.make_tasks(SW.parse_grid(GRID), CHUNK), SETTINGS, st, client, on_result=kill_one)
             table = st.table()
+        # the function the report can use to put its experiments on Dask: results in order, as computed here
+        few = SW.make_tasks(SW.parse_grid("J=2 d=1 delta=2,3 seeds=4"), 2)
+        mapped = SW.map_tasks(functools.partial(SW.c3_rows, settings=SETTINGS), few, scheduler=cluster.scheduler_address)
+        assert mapped == [SW.c3_rows(t, SETTINGS) for t in few]
     finally:
         cluster.close()
     assert killed and info["failed"] == []
