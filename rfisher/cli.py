@@ -63,13 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rtol", type=float)
     p.add_argument("--out", help="save the trajectory summary as JSON")
 
-    p = sub.add_parser("sweep", help="C3 separation sweep: success fraction vs Δ with Wilson intervals")
-    p.add_argument("--J", type=int, nargs="+", default=[2, 3, 5])
-    p.add_argument("--d", type=int, default=1)
-    p.add_argument("--separations", type=float, nargs="+", default=[1, 2, 2.5, 3, 3.25, 3.5, 3.75, 4, 5, 6])
-    p.add_argument("--seeds", type=int, default=200)
-    p.add_argument("--steps", type=int, default=1000)
-    p.add_argument("--scheme", choices=["teacher", "box"], default="teacher")
+    p = sub.add_parser("sweep", help="C3 separation sweep on Dask: success fraction vs Δ with Wilson intervals")
+    from rfisher import sweep
+
+    sweep.add_arguments(p)
     return parser
 
 
@@ -102,25 +99,6 @@ def _run(args) -> int:
     return 0
 
 
-def _sweep(args) -> int:
-    from rfisher import mixture_teacher as MT
-
-    stars = []
-    for J in args.J:
-        res, star = MT.separation_sweep(J, J, args.d, args.separations, n=args.seeds, steps=args.steps, scheme=args.scheme)
-        print(f"J = K = {J}, d = {args.d}:")
-        for r in res:
-            print(f"  Δ = {r.separation:<5g} success {r.successes}/{r.n} = {r.fraction:.3f}  "
-                  f"95% [{r.interval[0]:.3f}, {r.interval[1]:.3f}]")
-        print(f"  smallest Δ with lower bound > 0.9: {star}")
-        if star is not None:
-            stars.append((J, star))
-    if len(stars) >= 2:
-        a, b, resid = MT.sqrt_log_fit(*zip(*stars))
-        print(f"fit Δ*(J) = {a:.3f} + {b:.3f}·√(log J), max residual {resid:.3f}")
-    return 0
-
-
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "codegen":
@@ -138,7 +116,9 @@ def main(argv=None) -> int:
     if args.command == "run":
         return _run(args)
     if args.command == "sweep":
-        return _sweep(args)
+        from rfisher import sweep
+
+        return sweep.main(args)
     return 2
 
 
