@@ -156,10 +156,11 @@ def draw_figures(results, out: Path, settings) -> dict:
     return figs
 
 
-def run(out: Path, quick: bool, seed: int, stream=sys.stdout, jobs: int = 2, ids=None) -> int:
+def run(out: Path, quick: bool, seed: int, stream=sys.stdout, jobs: int = 2, ids=None, scheduler: str | None = None) -> int:
     """Run every claim of the registry (or ``ids``) and write the report. With ``jobs`` > 1 the claims
-    run in that many worker processes (``process_groups``); the results do not depend on the split: every
-    claim draws from its own seeds."""
+    run in that many worker processes (``process_groups``); with ``scheduler`` (a Dask scheduler address,
+    needs the sweep extra) each group is a task on that cluster. The results do not depend on the split
+    or the scheduling: every claim draws from its own seeds."""
     import numpy
     import sympy
 
@@ -172,7 +173,17 @@ def run(out: Path, quick: bool, seed: int, stream=sys.stdout, jobs: int = 2, ids
     groups = process_groups(ids, jobs)
     print(f"running {len(ids)} claims ({'quick' if quick else 'full'}, seed {seed}) in {len(groups)} process(es)",
           file=stream, flush=True)
-    if len(groups) == 1:
+    if scheduler is not None:
+        from functools import partial
+
+        from rfisher.sweep import map_tasks
+
+        done = {r.id: r for group in map_tasks(partial(_run_group, quick=quick, seed=seed), groups, scheduler=scheduler)
+                for r in group}
+        results = [done[c] for c in ids]
+        for r in results:
+            print(f"      {r.id}: {r.verdict} ({r.seconds:.1f} s)", file=stream, flush=True)
+    elif len(groups) == 1:
         results = _run_group(ids, quick, seed, stream)
     else:
         import multiprocessing
