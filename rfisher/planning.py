@@ -44,10 +44,7 @@ REFINE_AIM = 0.25
 TAIL_SHARE = 0.05
 #: Largest number of nodes along one line (a bound on the work of a pathological plan).
 MAX_LINE_NODES = 1_000_000
-#: Λ₀ = log((1 + D)^SCALE_POWER/rtol): the integrand scale assumed when planning. Calibrated on the
-#: mixture benchmarks (benchmarks/bench_mixture.py): with this Λ₀ the first pass's estimate lands at
-#: 0.02–0.9 of the allowance in d = 2–3 (with a further factor 4π, at 0.002–0.25: ~40% more nodes in
-#: d = 3); the rare miss is refined by the error model (``refine_factor``).
+#: Λ₀ = log(4π(1 + D)^SCALE_POWER/rtol): the integrand scale assumed when planning (calibrated below).
 SCALE_POWER = 3
 
 
@@ -77,9 +74,9 @@ def diameters(means, teacher_means):
 
 @njit
 def tolerance_log(means, teacher_means, rtol):
-    """Λ₀ = log((1 + D)³/rtol): the log-ratio of the integrand's scale to the tolerance."""
+    """Λ₀ = log(4π(1 + D)³/rtol): the log-ratio of the integrand's scale to the tolerance."""
     d_all, _, _ = diameters(means, teacher_means)
-    return math.log((1.0 + d_all) ** SCALE_POWER / rtol)
+    return math.log(4.0 * math.pi * (1.0 + d_all) ** SCALE_POWER / rtol)
 
 
 @njit
