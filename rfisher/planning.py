@@ -35,9 +35,11 @@ from rfisher.compiled import njit
 EPS = float(np.finfo(float).eps)
 #: Steps are never larger than this (the Gaussian weight alone needs ≲ 0.8 at a tolerance of 1e−13).
 MAX_STEP = 0.5
-#: Each refinement multiplies a step by this: the estimate behaves like exp(−c/h), so a step 0.7
-#: times smaller raises the exponent by 1.4, which fixes a near miss at half the cost of halving.
-REFINE_FACTOR = 0.7
+#: Bounds of the factor a refinement multiplies a step by (``refine_factor``): at least REFINE_MIN (a
+#: pass costs at most 2^s times the last), at most REFINE_FACTOR (every refinement makes progress).
+REFINE_FACTOR, REFINE_MIN = 0.9, 0.5
+#: A refinement aims at this fraction of the share of the allowance the estimate may use.
+REFINE_AIM = 0.25
 #: Fraction of the allowance the tail bound may use before the disk is widened.
 TAIL_SHARE = 0.05
 #: Largest number of nodes along one line (a bound on the work of a pathological plan).
@@ -280,10 +282,28 @@ def crossing_lam(normals, offsets, t1, t2, s, log_weight, lam0):
 
 
 @njit
-def outer_steps(v, frame, normals, gammas, lams, offsets, T, s, log_weight, lam0, refine, steps):
+def refine_factor(estimate, target, scale):
+    """The factor to multiply a step by so that an error estimate ``estimate`` (> target) falls to
+    ``target``, from the error model of the module docstring: the estimate behaves like A·exp(−c/h), so
+    c/h = log(A/estimate) and the step that reaches the target is h·log(A/estimate)/log(A/target). The
+    prefactor A is the mass near the transition times its residue, unknown: it lies between the
+    estimate and the scale Σ|w f|, and a larger A predicts a larger step, so A is taken as their
+    geometric mean (a transition carrying 1/100 of the scale is still refined enough; tested in
+    tests/test_quadrature.py). For a Gaussian-limited step the error falls like exp(−c/h²), faster, so
+    the factor is then smaller than needed: it errs towards accuracy. Clamped to [REFINE_MIN,
+    REFINE_FACTOR]; REFINE_MIN when the estimate is not below the scale (no model)."""
+    if not (estimate > target > 0.0) or not (scale > estimate):
+        return REFINE_MIN
+    log_a = 0.5 * (math.log(scale) + math.log(estimate))
+    f = (log_a - math.log(estimate)) / (log_a - math.log(target))
+    return min(max(f, REFINE_MIN), REFINE_FACTOR)
+
+
+@njit
+def outer_steps(v, frame, normals, gammas, lams, offsets, T, s, log_weight, lam0, shrink, steps):
     """The step of each outer axis (the columns of frame): the smallest of the Gaussian limit, of
     ``outer_bound`` over the transitions, and of the pole step of every crossing of two transitions
-    carrying mass, halved, capped at MAX_STEP, times REFINE_FACTOR^refine.
+    carrying mass, halved, capped at MAX_STEP, times ``shrink`` (the refinements so far, ``refine_factor``).
 
     Where two transitions cross, the inner integral is not smoothed: a pole of one and a pole of the
     other, on opposite sides of the line, collide when the outer coordinate moves into the complex
@@ -318,7 +338,7 @@ def outer_steps(v, frame, normals, gammas, lams, offsets, T, s, log_weight, lam0
                 g1, g2 = gammas[t1], gammas[t2]
                 tau = math.pi * (g2 * abs(a2) + g1 * abs(a1)) / (g1 * g2 * cross)
                 H = min(H, pole_step(tau, lam))
-        steps[b] = min(0.5 * H, MAX_STEP) * REFINE_FACTOR**refine
+        steps[b] = min(0.5 * H, MAX_STEP) * shrink
 
 
 @njit

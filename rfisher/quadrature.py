@@ -23,8 +23,9 @@ error everywhere, also where the value is exactly 0 (student = teacher, where th
 pure cancellation): per node the generated majorant maj f with the evaluation depth of the printed
 code (derivations/rounding.py), plus the error of the inputs, of the node weights and of the sums.
 ``tail`` bounds what lies beyond the disk (``rfisher.planning.tail_one``). A parameter set whose
-error exceeds rtol·scale + atol is refined (inner or outer steps ×0.7, whichever estimate is too
-large, or a wider disk) up to ``max_refine`` times, and flagged if it still fails; the scale is
+error exceeds rtol·scale + atol is refined (the inner or outer steps, whichever estimate is too large,
+times the factor the error model predicts reaches a quarter of the share, ``rfisher.planning.refine_factor``,
+or a wider disk) up to ``max_refine`` times, and flagged if it still fails; the scale is
 Σ|w f| for the objective and the largest Σ|w f| over the gradient's entries for each gradient entry
 (norm-wise relative error of the gradient: ``group_scale``).
 """
@@ -57,7 +58,7 @@ from rfisher.planning import (
     EPS,
     MAX_LINE_NODES,
     MAX_STEP,
-    REFINE_FACTOR,
+    REFINE_AIM,
     TAIL_SHARE,
     complement,
     gaussian_step,
@@ -65,6 +66,7 @@ from rfisher.planning import (
     line_step,
     outer_steps,
     radius,
+    refine_factor,
     tail_one,
     tolerance_log,
     transitions,
@@ -274,7 +276,7 @@ def hermite(centers, cweights, mu, w, nu, pi, rank, rtol, atol, depth, value, er
 
 
 @njit
-def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, refine_in, refine_out, depth, pw, work, fns,
+def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in, shrink_out, depth, pw, work, fns,
                   max_nodes):
     """Add the rule for component c into the lane sums work.lanes (``rfisher.lines``); returns (nodes,
     longest line, lines), or nodes = −1 past ``max_nodes``.
@@ -292,7 +294,7 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, refine_in,
     if s >= 1:
         inner_direction(pw.normals, pw.gammas, pw.lams, T, s, pw.v, pw.trial)
         complement(pw.v, s, pw.frame)
-        outer_steps(pw.v, pw.frame, pw.normals, pw.gammas, pw.lams, pw.offsets, T, s, log_w, lam0, refine_out,
+        outer_steps(pw.v, pw.frame, pw.normals, pw.gammas, pw.lams, pw.offsets, T, s, log_w, lam0, shrink_out,
                     pw.steps)
     for a in range(D):
         pw.u[a] = 0.0
@@ -305,7 +307,6 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, refine_in,
             for b in range(s):
                 pw.outer[a, o] += pw.basis[a, b] * pw.frame[b, o]
     h_gauss = min(0.5 * gaussian_step(lam0), MAX_STEP)
-    shrink = REFINE_FACTOR**refine_in
     c0 = int(math.floor(L / pw.steps[0])) if s >= 2 else 0
     c1 = int(math.floor(L / pw.steps[1])) if s >= 3 else 0
     n_outer = (2 * c0 + 1) * (2 * c1 + 1)
@@ -335,7 +336,7 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, refine_in,
         else:
             log_mass = log_w - 0.5 * ysq
             h = line_step(work.A_s[:, 0], work.G_s, K, log_mass, lam0, h_gauss)
-            h = line_step(work.A_t[:, 0], work.G_t, J, log_mass, lam0, h) * shrink
+            h = line_step(work.A_t[:, 0], work.G_t, J, log_mass, lam0, h) * shrink_in
             m = min(int(math.floor(math.sqrt(L * L - ysq) / h)), MAX_LINE_NODES)
         if nodes + 2 * max(m, 0) + 1 > max_nodes:
             return -1, longest, n_lines
@@ -359,8 +360,8 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
     C = centers.shape[0]
     rank = basis_one(mu, nu, False, pw.basis)
     lam0 = tolerance_log(mu, nu, rtol)
-    refine_in = 0
-    refine_out = 0
+    shrink_in = 1.0
+    shrink_out = 1.0
     boost = 0.0
     nodes = 0
     ok = False
@@ -377,7 +378,7 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
         longest = 0
         n_lines = 0
         for c in range(C):
-            n, lg, nl = component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, refine_in, refine_out, depth,
+            n, lg, nl = component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in, shrink_out, depth,
                                       pw, work, fns, max_nodes - nodes)
             if n < 0:
                 nodes = -1
@@ -401,9 +402,10 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
         for p in range(1, P):
             gmax = max(gmax, tot[ABS, p])
         ok = True
-        bad_in = False
-        bad_out = False
         bad_tail = False
+        # the refinement factors the error model predicts (1: that estimate is within its share)
+        cut_in = 1.0
+        cut_out = 1.0
         for p in range(P):
             est_in = abs(tot[FINE, p] - tot[N_SUMS, p]) if rank > 0 else 0.0
             est_out = abs(tot[FINE, p] - tot[OUTER, p])
@@ -414,13 +416,16 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
             allowed = rtol * (tot[ABS, 0] if p == 0 else gmax) + atol
             if not (error[p] <= allowed and math.isfinite(value[p])):
                 ok = False
-            bad_in = bad_in or est_in > 0.5 * allowed
-            bad_out = bad_out or est_out > 0.5 * allowed
+            group = tot[ABS, 0] if p == 0 else gmax
+            if est_in > 0.5 * allowed:
+                cut_in = min(cut_in, refine_factor(est_in, REFINE_AIM * 0.5 * allowed, group))
+            if est_out > 0.5 * allowed:
+                cut_out = min(cut_out, refine_factor(est_out, REFINE_AIM * 0.5 * allowed, group))
             bad_tail = bad_tail or pw.tail[p] > TAIL_SHARE * allowed
-        if ok or not (bad_in or bad_out or bad_tail):
+        if ok or not (cut_in < 1.0 or cut_out < 1.0 or bad_tail):
             break
-        refine_in += bad_in
-        refine_out += bad_out
+        shrink_in *= cut_in
+        shrink_out *= cut_out
         if bad_tail:
             boost += 8.0
     return nodes, ok

@@ -14,6 +14,7 @@ import pytest
 from rfisher import GaussianMixture, montecarlo, reverse_fisher
 from rfisher import quadrature as Q
 from rfisher.lines import EXP_ULPS, exp_nonpositive
+from rfisher.planning import REFINE_AIM, refine_factor
 from rfisher.reduction import basis_one
 from tests.tolerances import MC_SIGMAS, assert_within
 
@@ -131,3 +132,30 @@ def test_generated_modules_cover_the_default_sizes():
     from rfisher import generated_modules
 
     assert set(generated_modules.shipped_sizes()) == set(codegen.DEFAULT_SIZES)
+
+
+def _transition_rule(h, gamma, at):
+    """Trapezoid rule of step h for E_{t~N(0,1)}[1/(1 + exp(γ(t − at)))] and its halving estimate
+    |T_h − T_2h| (the rule on the even nodes), with the scale h Σ|g|."""
+    n = round(14 / h)
+    t = np.arange(-n, n + 1) * h
+    g = np.exp(-0.5 * t * t) / math.sqrt(2 * math.pi) / (1 + np.exp(gamma * (t - at)))
+    even = g[::2] if n % 2 == 0 else g[1::2]
+    return abs(h * g.sum() - 2 * h * even.sum()), h * np.abs(g).sum()
+
+
+@pytest.mark.parametrize("gamma,h,target", [(4.0, 0.1, 1e-12), (8.0, 0.07, 1e-10), (8.0, 0.05, 1e-13),
+                                            (12.0, 0.05, 1e-11)])
+@pytest.mark.parametrize("at", [0.7, 2.5])
+def test_refine_factor_reaches_its_target_on_a_transition(gamma, h, target, at):
+    """One refinement by the factor of the error model (rfisher.planning.refine_factor, aiming at
+    REFINE_AIM of the target as the quadrature does) brings the halving estimate of a trapezoid rule below
+    its target, for a Gaussian times a logistic transition of slope γ (poles π/γ from the real axis, like
+    a responsibility), near the centre (at = 0.7) or carrying ~1/50 of the mass (at = 2.5)."""
+    est, scale = _transition_rule(h, gamma, at)
+    if est <= target:
+        pytest.skip("already within the target")
+    factor = refine_factor(est, REFINE_AIM * target, scale)
+    assert factor < 1
+    after, _ = _transition_rule(h * factor, gamma, at)
+    assert after <= target
