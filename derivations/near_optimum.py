@@ -1,0 +1,319 @@
+"""R near θ* and along rays from θ*, for K = 2, d = 1 (docs/theory.md, "The certified region").
+
+Student q_θ = w N(μ_1, 1) + (1 − w) N(μ_2, 1), teacher p = N(μ*, 1), w fixed. Coordinates:
+
+    δ = μ̄ − μ* (mean offset, μ̄ = w μ_1 + (1 − w) μ_2),   s = μ_1 − μ_2 (spread),
+    μ_1 = μ* + δ + (1 − w) s,   μ_2 = μ* + δ − w s.
+
+**Reduction.** ∇log q_θ − ∇log p = m_θ(x) − μ* with m_θ = r_1 μ_1 + r_2 μ_2 the posterior mean, and
+m_θ(x) − μ̄ = s (r_1(x) − w) (r_1 + r_2 = 1). Since E_q[r_1] = w,
+
+    R(θ) = δ² + G(s, w),   G(s, w) = Var_q(m_θ) = s² E_q[(r_1 − w)²],
+
+and G does not depend on δ (translating every mean translates x). At x = μ_1 + z, resp. μ_2 + z, the
+logit difference a_1 − a_2 is Λ + s z ± s²/2 with Λ = log(w/(1 − w)) (``logit_gap``), so with z ~ N(0, 1)
+
+    G(s, w) = E_z[f(z; s, w)],   f = s² Σ_± w_± (σ(Λ + y_±) − w)²,   y_± = s(z ± s/2),
+
+w_+ = w, w_− = 1 − w, σ the logistic function. The difference σ(Λ + y) − σ(Λ) is written without
+cancellation (``responsibility_gap``): σ(Λ + y) − w = √(w(1 − w)) sinh(y/2) / cosh((Λ + y)/2).
+
+**Ray derivative.** Along the ray θ* + λ(θ − θ*) both δ and s scale by λ, so
+
+    ⟨θ − θ*, ∇R(θ)⟩ = d/dλ R|_{λ=1} = 2δ² + h(s, w),   h = s ∂_s G = E_z[s ∂_s f]  (``ray_integrand``;
+    ∂_s at fixed z is legitimate: the measure φ(z) dz does not depend on s).
+
+G is even in s (reflect x ↦ −x) and G(s, w) = G(−s, 1 − w) (swap the labels), so h(s, w) = h(|s|, w)
+= h(|s|, 1 − w). If h > 0 for s ≠ 0, the only zero of ⟨θ − θ*, ∇R⟩ is θ*.
+
+**Step bound.** With u = ∂_s G, ∇R = (2δw + u, 2δ(1 − w) − u) (``objective_gradient``), and U = ||θ − θ*||²
+decreases in one GD step of size η iff η < η(θ) = 2⟨θ − θ*, ∇R⟩/||∇R||². Its infimum over δ ∈ ℝ at fixed
+(s, w) is ``step_bound``: η_* = 2t / (1 + a t + √((1 + a t)² − 2t)), t = s/u, a = w² + (1 − w)².
+
+**Series** (``spread_series``): G = w²(1−w)² s⁴ + O(s⁶), h = 4 w²(1−w)² s⁴ + O(s⁶); w(1 − w)s² is the
+weighted covariance C of the means, so R ≈ δ² + C², ⟨θ − θ*, ∇R⟩ ≈ 2δ² + 4C² near θ*.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import sympy as sp
+
+from derivations import scores
+from derivations.symbols import MixtureSymbols
+
+#: spread s = μ_1 − μ_2, weight w of component 1, Gaussian variable z, Λ = log(w/(1 − w)), offset δ = μ̄ − μ*
+S = sp.Symbol("s", real=True)
+W = sp.Symbol("w", positive=True)
+Z = sp.Symbol("z", real=True)
+LAMBDA = sp.Symbol("Lambda", real=True)
+DELTA = sp.Symbol("delta", real=True)
+#: ∂_s G (the spread part of the gradient), a positive symbol in the step bound
+U_SPREAD = sp.Symbol("u", positive=True)
+#: the exponent of the candidate family V_α = Σ w_i^α (μ_i − μ*)²
+ALPHA = sp.Symbol("alpha", nonnegative=True)
+#: the sign of the component: +1 for μ_1 (weight w), −1 for μ_2 (weight 1 − w)
+SIDES = ((1, W), (-1, 1 - W))
+
+
+def spread_means(ms: MixtureSymbols):
+    """{μ_1, μ_2, w_1, w_2, μ*} in (δ, s, w) coordinates for ``MixtureSymbols(2, 1, 1)``."""
+    target = ms.target[0]
+    return {ms.mu[0][0]: target + DELTA + (1 - W) * S, ms.mu[1][0]: target + DELTA - W * S,
+            ms.w[0]: W, ms.w[1]: 1 - W}
+
+
+def logit_gap(side: int) -> sp.Expr:
+    """a_1 − a_2 (``derivations.scores.logits``) at x = μ_k + z, k = 1 (side +1) or 2 (side −1): Λ + s z ± s²/2
+    (simplified; ``check_logit_gap`` proves it)."""
+    ms = MixtureSymbols(2, 1, 1)
+    sub = spread_means(ms)
+    a = scores.logits(ms.x, ms.mu, ms.w)
+    center = ms.mu[0][0] if side == 1 else ms.mu[1][0]
+    gap = (a[0] - a[1]).subs(ms.x[0], center + Z).subs(sub, simultaneous=True)
+    return sp.expand(sp.expand_log(gap, force=True))
+
+
+def check_logit_gap() -> bool:
+    """Proof that logit_gap(±1) = Λ + s z ± s²/2 with Λ = log w − log(1 − w)."""
+    lam = sp.log(W) - sp.log(1 - W)
+    return all(sp.simplify(logit_gap(side) - (lam + S * Z + side * S**2 / 2)) == 0 for side, _ in SIDES)
+
+
+def logistic(t) -> sp.Expr:
+    return 1 / (1 + sp.exp(-t))
+
+
+def responsibility_gap(y) -> sp.Expr:
+    """σ(Λ + y) − w = √(w(1 − w)) sinh(y/2) / cosh((Λ + y)/2), Λ = log(w/(1 − w)) (no cancellation at small y)."""
+    return sp.sqrt(W * (1 - W)) * sp.sinh(y / 2) / sp.cosh((LAMBDA + y) / 2)
+
+
+def check_responsibility_gap() -> bool:
+    """Proof that ``responsibility_gap`` equals σ(Λ + y) − w when Λ = log(w/(1 − w)): in the odds o = w/(1 − w)
+    > 0 and v = e^{y/2} > 0 both sides are rational functions of (o, v)."""
+    o, v = sp.symbols("o v", positive=True)
+    y = 2 * sp.log(v)
+    w = o / (1 + o)
+    lhs = logistic(sp.log(o) + y) - w
+    rhs = responsibility_gap(y).subs(LAMBDA, sp.log(o)).subs(W, w)
+    return sp.simplify(sp.expand((lhs - rhs).rewrite(sp.exp), force=True)) == 0
+
+
+def spread_integrand(gap=None) -> sp.Expr:
+    """f(z; s, w) = s² Σ_± w_± (σ(Λ + y_±) − w)², y_± = s(z ± s/2): G(s, w) = E_{z~N(0,1)}[f]."""
+    gap = responsibility_gap if gap is None else gap
+    return S**2 * sp.Add(*[wk * gap(S * (Z + side * S / 2)) ** 2 for side, wk in SIDES])
+
+
+def spread_integrand_from_definition() -> sp.Expr:
+    """f with the logistic written out and Λ = log(w/(1 − w)) (the form the series and mpmath use)."""
+    lam = sp.log(W / (1 - W))
+    return spread_integrand(lambda y: logistic(lam + y) - W)
+
+
+def spread_derivative_integrand() -> sp.Expr:
+    """∂_s f at fixed z: u(s, w) = ∂_s G = E_z[∂_s f] (the measure φ(z) dz does not depend on s)."""
+    return sp.diff(spread_integrand(), S)
+
+
+def ray_integrand() -> sp.Expr:
+    """s ∂_s f at fixed z: h(s, w) = s ∂_s G = E_z[s ∂_s f]."""
+    return S * spread_derivative_integrand()
+
+
+#: the logistic σ(x) = 1/(1 + e^{−x}) and its slope σ'(x) = σ(x)(1 − σ(x)) = 1/(4 cosh²(x/2)), as named functions for
+#: the verifier (which encloses them by monotonicity); ``check_named_logistic`` ties them to the closed forms
+LOGISTIC = sp.Function("logistic")
+LOGISTIC_SLOPE = sp.Function("logistic_slope")
+#: atoms of the verifier's integrand for side ± (index 0: +, 1: −): the gap D = σ(Λ + y) − w and P = σ'(Λ + y)
+GAP = (sp.Symbol("D_p", real=True), sp.Symbol("D_m", real=True))
+SLOPE = (sp.Symbol("P_p", positive=True), sp.Symbol("P_m", positive=True))
+
+
+def named_logistic(x) -> sp.Expr:
+    return LOGISTIC(x)
+
+
+def named_logistic_slope(x) -> sp.Expr:
+    return LOGISTIC_SLOPE(x)
+
+
+def check_named_logistic() -> bool:
+    """Proof that σ'(x) = σ(x)(1 − σ(x)) = 1/(4 cosh²(x/2)) for σ = ``logistic`` (the verifier's enclosures of the
+    named functions use these two facts: σ increasing, σ' increasing on x ≤ 0 and decreasing on x ≥ 0)."""
+    x = sp.Symbol("x", real=True)
+    slope = sp.diff(logistic(x), x)
+    one = sp.simplify((slope - logistic(x) * (1 - logistic(x))).rewrite(sp.exp)) == 0
+    two = sp.simplify((slope - 1 / (4 * sp.cosh(x / 2) ** 2)).rewrite(sp.exp)) == 0
+    return one and two
+
+
+def side_argument(side: int) -> sp.Expr:
+    """y_± = s(z ± s/2)."""
+    return S * (Z + side * S / 2)
+
+
+def spread_derivative_atoms() -> sp.Expr:
+    """∂_s f = Σ_± w_± [2s D_±² + 2s²(z ± s) D_± P_±] in the atoms D_± = σ(Λ + y_±) − w, P_± = σ'(Λ + y_±):
+    ∂_s y_± = z ± s (``check_spread_derivative_atoms``). Each atom is enclosed on its own (D in two forms,
+    ``responsibility_gap`` and the logistic, intersected), which keeps ball widths relative."""
+    return sp.Add(*[wk * (2 * S * GAP[k] ** 2 + 2 * S**2 * (Z + side * S) * GAP[k] * SLOPE[k])
+                    for k, (side, wk) in enumerate(SIDES)])
+
+
+def check_spread_derivative_atoms() -> bool:
+    """Proof that ``spread_derivative_atoms`` is ∂_s f: (1) with D a function of y, the chain rule turns
+    ∂_s[s² Σ w_± D(y_±)²] into Σ w_± [2s D² + 2s² D D'(y_±)(z ± s)]; (2) D'(y) = σ'(Λ + y) = 1/(4 cosh²((Λ + y)/2))
+    when Λ = log(w/(1 − w)) (in the odds o = w/(1 − w) and v = e^{y/2}, both sides rational)."""
+    y = sp.Symbol("y", real=True)
+    gap_fn = sp.Function("D")
+    f = S**2 * sp.Add(*[wk * gap_fn(side_argument(side)) ** 2 for side, wk in SIDES])
+    df = sp.diff(f, S)
+    points = {sp.expand(side_argument(side)): k for k, (side, _) in enumerate(SIDES)}
+    df = df.replace(lambda e: isinstance(e, sp.Subs), lambda e: SLOPE[points[sp.expand(e.point[0])]])
+    df = df.replace(lambda e: isinstance(e, sp.core.function.AppliedUndef), lambda e: GAP[points[sp.expand(e.args[0])]])
+    chain = sp.simplify(sp.expand(df - spread_derivative_atoms())) == 0
+    o, v = sp.symbols("o v", positive=True)
+    slope = sp.diff(responsibility_gap(y), y) - 1 / (4 * sp.cosh((LAMBDA + y) / 2) ** 2)
+    slope = slope.subs(LAMBDA, sp.log(o)).subs(W, o / (1 + o)).subs(y, 2 * sp.log(v)).rewrite(sp.exp)
+    return chain and sp.simplify(sp.expand(slope, force=True)) == 0
+
+
+def spread_derivative_bound() -> tuple[sp.Expr, sp.Expr]:
+    """(A, B) with |∂_s f| ≤ A + B|z| for all real z (s ≥ 0): |D| ≤ max(w, 1 − w) ≤ 1 and P ≤ 1/4 in
+    ``spread_derivative_atoms`` give A = 2s + s³/2, B = s²/2; the tail of u beyond |z| > L is then at most
+    A·erfc(L/√2) + B·2φ(L)."""
+    return 2 * S + S**3 / 2, S**2 / 2
+
+
+def ray_derivative(u=U_SPREAD) -> sp.Expr:
+    """⟨θ − θ*, ∇R⟩ = 2δ² + s u with u = ∂_s G (``check_ray_derivative``)."""
+    return 2 * DELTA**2 + S * u
+
+
+def objective_gradient(u=U_SPREAD) -> tuple[sp.Expr, sp.Expr]:
+    """(∂R/∂μ_1, ∂R/∂μ_2) = (2δw + u, 2δ(1 − w) − u) for R = δ² + G(s, w)."""
+    return 2 * DELTA * W + u, 2 * DELTA * (1 - W) - u
+
+
+def _chain_rule():
+    """(∂R/∂μ_1, ∂R/∂μ_2, θ − θ*) by differentiating R = (wμ_1 + (1 − w)μ_2 − μ*)² + G(μ_1 − μ_2) with G a function."""
+    m1, m2, t = sp.symbols("m1 m2 t", real=True)
+    G = sp.Function("G")
+    R = (W * m1 + (1 - W) * m2 - t) ** 2 + G(m1 - m2)
+    sub = {m1: t + DELTA + (1 - W) * S, m2: t + DELTA - W * S}
+    grads = [sp.diff(R, m).subs(sub, simultaneous=True).doit() for m in (m1, m2)]
+    grads = [g.replace(lambda e: isinstance(e, sp.Subs) or isinstance(e, sp.Derivative), lambda e: U_SPREAD) for g in grads]
+    return grads, [sub[m1] - t, sub[m2] - t]
+
+
+def check_ray_derivative() -> bool:
+    """Proof that the chain rule gives ``objective_gradient`` and ⟨θ − θ*, ∇R⟩ = ``ray_derivative``."""
+    grads, offsets = _chain_rule()
+    ok = all(sp.simplify(g - e) == 0 for g, e in zip(grads, objective_gradient(), strict=True))
+    dot = sp.Add(*[o * g for o, g in zip(offsets, grads, strict=True)])
+    return ok and sp.simplify(dot - ray_derivative()) == 0
+
+
+def flow_quadratic(alpha=ALPHA) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """(A, B, C) with Σ_i w_i^α (μ_i − μ*) ∂R/∂μ_i = A δ² + B δ + C (the flow derivative of V_α, up to the
+    factor −2): A = 2(w^α w + (1−w)^α (1−w)), B = (w^α − (1−w)^α)(u + 2w(1−w)s), C = s u (w^α(1−w) + (1−w)^α w)."""
+    b1, b2 = W**alpha, (1 - W) ** alpha
+    A = 2 * (b1 * W + b2 * (1 - W))
+    B = (b1 - b2) * (U_SPREAD + 2 * W * (1 - W) * S)
+    C = S * U_SPREAD * (b1 * (1 - W) + b2 * W)
+    return A, B, C
+
+
+def check_flow_quadratic() -> bool:
+    """Proof of ``flow_quadratic`` from ``objective_gradient`` (and that α = 0 gives ``ray_derivative``)."""
+    g1, g2 = objective_gradient()
+    lhs = W**ALPHA * (DELTA + (1 - W) * S) * g1 + (1 - W) ** ALPHA * (DELTA - W * S) * g2
+    A, B, C = flow_quadratic()
+    ok = sp.simplify(sp.expand(lhs - (A * DELTA**2 + B * DELTA + C))) == 0
+    A0, B0, C0 = flow_quadratic(0)
+    return ok and sp.simplify(A0 * DELTA**2 + B0 * DELTA + C0 - ray_derivative()) == 0
+
+
+def step_bound(s=S, u=U_SPREAD, w=W) -> sp.Expr:
+    """η_*(s, w) = inf_δ 2⟨θ − θ*, ∇R⟩/||∇R||² = 2t / (1 + a t + √((1 − a t)² + 2t(1 − 2w)²)), t = s/u,
+    a = w² + (1 − w)²: the smaller root of p(η) = η² − 2(1 + a t)η + 2t (``check_step_bound``; the radicand
+    (1 + at)² − 2t is written as a sum of squares, 2a − 1 = (1 − 2w)², and the root without cancellation).
+
+    Monotone: ∂p/∂t = 2(1 − aη) > 0 below 1/a (p(1/a) = (1 − 2a)/a² ≤ 0, so η_* ≤ 1/a), ∂p/∂η < 0 at the smaller
+    root and ∂p/∂a = −2tη < 0, so η_* increases with t and decreases with a: on a box,
+    η_* ≥ η_*(t_lo, a_hi) (``step_bound_in``)."""
+    t = s / u
+    return step_bound_in(t, w**2 + (1 - w) ** 2, (1 - 2 * w) ** 2)
+
+
+def step_bound_in(t, a, b2) -> sp.Expr:
+    """η_* as a function of t = s/u, a = w² + (1 − w)² and b2 = (1 − 2w)² = 2a − 1."""
+    return 2 * t / (1 + a * t + sp.sqrt((1 - a * t) ** 2 + 2 * t * b2))
+
+
+def check_step_bound() -> bool:
+    """Proof: η ≤ 2⟨θ − θ*, ∇R⟩/||∇R||² for all δ iff the quadratic in δ
+    (2⟨·⟩ − η||∇R||²) is ≥ 0 for all δ, i.e. (leading coefficient 4(1 − aη) > 0 and) its discriminant is ≤ 0;
+    the discriminant is −16u·(u η² − 2(u + a s)η + 2s)·η⁰… up to a positive factor, whose smaller root is η_*."""
+    eta = sp.Symbol("eta", positive=True)
+    g1, g2 = objective_gradient()
+    Q = sp.expand(2 * ray_derivative() - eta * (g1**2 + g2**2))
+    c2, c1, c0 = (Q.coeff(DELTA, k) for k in (2, 1, 0))
+    disc = sp.expand(c1**2 - 4 * c2 * c0)
+    a = W**2 + (1 - W) ** 2
+    quad = U_SPREAD * eta**2 - 2 * (U_SPREAD + a * S) * eta + 2 * S
+    ok = sp.simplify(disc - (-16 * U_SPREAD * quad)) == 0 and sp.simplify(c2 - 4 * (1 - a * eta)) == 0
+    root = sp.solve(quad, eta)
+    smaller = ((U_SPREAD + a * S) - sp.sqrt((U_SPREAD + a * S) ** 2 - 2 * U_SPREAD * S)) / U_SPREAD
+    ok = ok and any(sp.simplify(r - smaller) == 0 for r in root)
+    return ok and sp.simplify(sp.radsimp(step_bound() - smaller)) == 0
+
+
+def gaussian_moment(k: int) -> sp.Expr:
+    """E[z^k], z ~ N(0, 1): 0 for odd k, (k − 1)!! for even k."""
+    return sp.Integer(0) if k % 2 else sp.factorial2(k - 1)
+
+
+def logistic_derivatives(n: int) -> list[sp.Expr]:
+    """[σ(Λ), σ'(Λ), …, σ^(n)(Λ)] as polynomials in w = σ(Λ) (σ' = σ(1 − σ), then the chain rule)."""
+    out = [W]
+    for _ in range(n):
+        out.append(sp.expand(sp.diff(out[-1], W) * W * (1 - W)))
+    return out
+
+
+@cache
+def spread_series(order: int = 8) -> tuple[sp.Expr, sp.Expr]:
+    """(G, h) up to s^order (higher terms dropped), coefficients polynomials in w: σ(Λ + y) − w = Σ_k σ^(k)(Λ) y^k/k!
+    with y_± = s(z ± s/2) in f, truncated at s^order, integrated term by term against N(0, 1) (f is entire in s
+    for real z; each coefficient is a polynomial in z)."""
+    ders = logistic_derivatives(order)
+    y = sp.Symbol("y")
+    gap = sp.Add(*[ders[k] * y**k / sp.factorial(k) for k in range(1, order)])
+    f = S**2 * sp.Add(*[wk * sp.expand(gap**2).subs(y, S * (Z + side * S / 2)) for side, wk in SIDES])
+    f = sp.expand(f)
+    f = sp.Add(*[f.coeff(S, k) * S**k for k in range(order + 1)])
+    poly = sp.Poly(f, Z)
+    G = sp.expand(sp.Add(*[c * gaussian_moment(k) for (k,), c in poly.terms()]))
+    G = sp.Add(*[sp.factor(G.coeff(S, k)) * S**k for k in range(order + 1)])
+    h = sp.expand(S * sp.diff(G, S))
+    h = sp.Add(*[sp.factor(h.coeff(S, k)) * S**k for k in range(order + 1)])
+    return G, h
+
+
+def weighted_covariance() -> sp.Expr:
+    """C = Σ_i w_i (μ_i − μ̄)² = w(1 − w)s² (the weighted covariance of the means, d = 1)."""
+    mu1, mu2 = (1 - W) * S, -W * S
+    return sp.factor(W * mu1**2 + (1 - W) * mu2**2)
+
+
+def check_leading_order() -> bool:
+    """Proof that G = C² + O(s⁶) and h = 4C² + O(s⁶), so that R ≈ δ² + C² and ⟨θ − θ*, ∇R⟩ ≈ 2δ² + 4C², a
+    positive definite form in (δ, C) (zero only at δ = s = 0)."""
+    G, h = spread_series(6)
+    C = weighted_covariance()
+    return (all(G.coeff(S, k) == 0 for k in range(4)) and sp.simplify(G.coeff(S, 4) - C**2 / S**4) == 0
+            and sp.simplify(h.coeff(S, 4) - 4 * C**2 / S**4) == 0)
