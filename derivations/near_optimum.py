@@ -255,21 +255,26 @@ def step_bound_in(t, a, b2) -> sp.Expr:
 
 
 def check_step_bound() -> bool:
-    """Proof: η ≤ 2⟨θ − θ*, ∇R⟩/||∇R||² for all δ iff the quadratic in δ
-    (2⟨·⟩ − η||∇R||²) is ≥ 0 for all δ, i.e. (leading coefficient 4(1 − aη) > 0 and) its discriminant is ≤ 0;
-    the discriminant is −16u·(u η² − 2(u + a s)η + 2s)·η⁰… up to a positive factor, whose smaller root is η_*."""
+    """Proof: η ≤ 2⟨θ − θ*, ∇R⟩/||∇R||² for all δ iff the quadratic Q(δ) = 2⟨·⟩ − η||∇R||² is ≥ 0 for all δ, i.e. its
+    leading coefficient 4(1 − aη) is ≥ 0 and its discriminant −16u·(u η² − 2(u + a s)η + 2s) = −16u²·p(η) (t = s/u)
+    is ≤ 0; p's roots are (1 + at) ± √((1 + at)² − 2t), the radicand equals (1 − at)² + 2t(1 − 2w)², and
+    ``step_bound_in`` is the smaller root written as 2t/(larger root) (their product is 2t)."""
     eta = sp.Symbol("eta", positive=True)
+    t = sp.Symbol("t", positive=True)
     g1, g2 = objective_gradient()
     Q = sp.expand(2 * ray_derivative() - eta * (g1**2 + g2**2))
     c2, c1, c0 = (Q.coeff(DELTA, k) for k in (2, 1, 0))
-    disc = sp.expand(c1**2 - 4 * c2 * c0)
     a = W**2 + (1 - W) ** 2
-    quad = U_SPREAD * eta**2 - 2 * (U_SPREAD + a * S) * eta + 2 * S
-    ok = sp.simplify(disc - (-16 * U_SPREAD * quad)) == 0 and sp.simplify(c2 - 4 * (1 - a * eta)) == 0
-    root = sp.solve(quad, eta)
-    smaller = ((U_SPREAD + a * S) - sp.sqrt((U_SPREAD + a * S) ** 2 - 2 * U_SPREAD * S)) / U_SPREAD
-    ok = ok and any(sp.simplify(r - smaller) == 0 for r in root)
-    return ok and sp.simplify(sp.radsimp(step_bound() - smaller)) == 0
+    p = eta**2 - 2 * (1 + a * t) * eta + 2 * t
+    ok = sp.expand(c1**2 - 4 * c2 * c0 + 16 * U_SPREAD**2 * p.subs(t, S / U_SPREAD)) == 0
+    ok = ok and sp.expand(c2 - 4 * (1 - a * eta)) == 0
+    radicand = (1 + a * t) ** 2 - 2 * t
+    ok = ok and sp.expand(radicand - ((1 - a * t) ** 2 + 2 * t * (1 - 2 * W) ** 2)) == 0
+    larger, smaller = (1 + a * t) + sp.sqrt(radicand), (1 + a * t) - sp.sqrt(radicand)
+    ok = ok and sp.expand(larger * smaller - 2 * t) == 0
+    ok = ok and all(sp.expand(p.subs(eta, r)) == 0 for r in (larger, smaller))
+    closed = step_bound_in(t, a, (1 - 2 * W) ** 2)
+    return ok and sp.expand(closed * larger - 2 * t) == 0 and sp.expand(step_bound().subs(S, t * U_SPREAD) - closed) == 0
 
 
 def gaussian_moment(k: int) -> sp.Expr:

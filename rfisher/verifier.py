@@ -268,7 +268,7 @@ def _gaussian_cdf(x: float):
 
 
 def enclose_spread_derivative(s_lo: float, s_hi: float, w_lo: float, w_hi: float, *, z_budget: int = Z_BUDGET,
-                              window: float = WINDOW, flip_sign: bool = False):
+                              z_target: float = Z_TARGET, window: float = WINDOW, flip_sign: bool = False):
     """A ball containing u(s, w) = ∂_s G(s, w) for every s ∈ [s_lo, s_hi], w ∈ [w_lo, w_hi] (module docstring),
     and the number of integrand evaluations. ``flip_sign`` negates the integrand (only for the tests' check that a
     wrong integrand is not certified)."""
@@ -292,7 +292,7 @@ def enclose_spread_derivative(s_lo: float, s_hi: float, w_lo: float, w_hi: float
         heap = [(-float(v.rad()), lo, hi) for (lo, hi), v in parts.items()]
         heapq.heapify(heap)
         total = sum(parts.values(), arb(0))
-        while heap and evals + 2 <= z_budget and float(total.rad()) > Z_TARGET * abs(float(total.mid())):
+        while heap and evals + 2 <= z_budget and float(total.rad()) > z_target * abs(float(total.mid())):
             _, lo, hi = heapq.heappop(heap)
             mid = (lo + hi) / 2
             left, right = piece(lo, mid), piece(mid, hi)
