@@ -27,7 +27,7 @@ REACH = [  # (M, eps, w_min, alpha)
 def row(name: str, region: verifier.Region) -> str:
     d = region.details()
     eta = "—" if d["eta_max"] is None else f"{d['eta_max']:.4g}"
-    verdict = "certified" if region.certified_boxes > 0 else "NOT certified"
+    verdict = "certified" if region.complete else "NOT certified"
     return (f"{name:<44} {d['count']:>6} {d['uncovered_count']:>9} {d['evaluations']:>9} {d['seconds']:>8.1f} "
             f"{d['min_lower_bound']:>11.3g} {eta:>8} {verdict}")
 

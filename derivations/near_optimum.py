@@ -217,6 +217,22 @@ def check_ray_derivative() -> bool:
     return ok and sp.simplify(dot - ray_derivative()) == 0
 
 
+def check_spread_range() -> bool:
+    """Proof of the two facts that map the region ε ≤ ||θ − θ*|| ≤ M to (s, δ): ||θ − θ*||² = 2δ² + 2δs(1 − 2w)
+    + s²(w² + (1 − w)²), whose minimum over δ is s²/2 (so |s| ≤ √2 M), and ||θ − θ*|| ≤ √2|δ| + |s|
+    (so |δ| ≥ (ε − |s|)/√2): (√2|δ| + |s|)² − ||θ − θ*||² = 2|δ||s|(√2 − (1 − 2w)·sign(δs)) + 2w(1 − w)s² ≥ 0."""
+    norm2 = sp.expand((DELTA + (1 - W) * S) ** 2 + (DELTA - W * S) ** 2)
+    ok = sp.expand(norm2 - (2 * DELTA**2 + 2 * DELTA * S * (1 - 2 * W) + S**2 * (W**2 + (1 - W) ** 2))) == 0
+    vertex = sp.solve(sp.diff(norm2, DELTA), DELTA)[0]
+    ok = ok and sp.simplify(norm2.subs(DELTA, vertex) - S**2 / 2) == 0
+    d, s = sp.symbols("d s_abs", nonnegative=True)  # |δ|, |s|; σ = sign(δ s) ∈ {−1, 1}
+    for sigma in (1, -1):
+        gap = sp.expand((sp.sqrt(2) * d + s) ** 2 - norm2.subs({DELTA: d, S: sigma * s}))
+        claimed = 2 * d * s * (sp.sqrt(2) - (1 - 2 * W) * sigma) + 2 * W * (1 - W) * s**2
+        ok = ok and sp.expand(gap - claimed) == 0  # and √2 > |1 − 2w| for w ∈ (0, 1): each term is ≥ 0
+    return ok
+
+
 def flow_quadratic(alpha=ALPHA) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     """(A, B, C) with Σ_i w_i^α (μ_i − μ*) ∂R/∂μ_i = A δ² + B δ + C (the flow derivative of V_α, up to the
     factor −2): A = 2(w^α w + (1−w)^α (1−w)), B = (w^α − (1−w)^α)(u + 2w(1−w)s), C = s u (w^α(1−w) + (1−w)^α w)."""

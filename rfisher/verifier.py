@@ -420,13 +420,19 @@ def _geometric(lo: float, hi: float, ratio: float) -> list[float]:
     return pts
 
 
+def s_max(M: float) -> float:
+    """A double ≥ √2·M (the largest |s| with ||θ − θ*|| ≤ M, ``derivations.near_optimum.check_spread_range``)."""
+    with ctx.workprec(PREC):
+        return math.nextafter(float((arb(2).sqrt() * arb(M)).upper()), math.inf)
+
+
 def initial_boxes(M: float, eps: float, w_min: float, symmetric: bool) -> list[Box]:
     """s: [0, eps/2] then geometric (ratio ``S_RATIO``) to √2·M; w: geometric from w_min to ½ (symmetric) or
     geometric to ½ and mirrored to 1 − w_min."""
-    s_edges = [0.0] + _geometric(eps / 2, math.sqrt(2) * M, S_RATIO)
+    s_edges = [0.0] + _geometric(eps / 2, s_max(M), S_RATIO)
     w_edges = _geometric(w_min, 0.5, W_RATIO)
     if not symmetric:
-        w_edges = w_edges + [1 - x for x in reversed(w_edges[:-1])]
+        w_edges = w_edges + [1 - x for x in reversed(w_edges[1:-1])] + [math.nextafter(1 - w_min, 1.0)]
     return [Box(a, b, c, d) for a, b in zip(s_edges[:-1], s_edges[1:], strict=True)
             for c, d in zip(w_edges[:-1], w_edges[1:], strict=True)]
 
@@ -452,8 +458,13 @@ class Region:
 
     @property
     def certified_boxes(self) -> int:
-        """The number of certified boxes if the whole region is covered, else 0 (the region is not certified)."""
-        return len(self.results) if not self.uncovered else 0
+        """The number of certified boxes (> 0: the certified region is non-empty; see ``complete``)."""
+        return len(self.results)
+
+    @property
+    def complete(self) -> bool:
+        """True if the certified boxes cover the whole region (no box left uncovered)."""
+        return bool(self.results) and not self.uncovered
 
     @property
     def min_lower(self) -> float:
@@ -479,8 +490,9 @@ class Region:
 
         return {
             "M": self.M, "eps": self.eps, "w_range": [self.w_min, 1 - self.w_min], "alpha": self.alpha,
-            "s_max": math.sqrt(2) * self.M, "symmetric_in_w": self.alpha == 0,
-            "count": len(self.results), "uncovered_count": len(self.uncovered), "seconds": self.seconds,
+            "s_max": s_max(self.M), "symmetric_in_w": self.alpha == 0,
+            "count": len(self.results), "uncovered_count": len(self.uncovered), "complete": self.complete,
+            "seconds": self.seconds,
             "evaluations": self.evaluations, "workers": self.workers,
             "min_lower_bound": self.min_lower, "eta_max": self.eta_max if self.alpha == 0 else None,
             "columns": ["s_lo", "s_hi", "w_lo", "w_hi", "lower_bound", "eta_lower"],
@@ -601,7 +613,7 @@ def _table(region: Region) -> str:
             ("integrand evaluations", d["evaluations"]), ("time (s)", f"{d['seconds']:.1f} ({region.workers} workers)"),
             ("smallest certified lower bound", f"{d['min_lower_bound']:.4g}"),
             ("η_max (certified lower bound)", "—" if d["eta_max"] is None else f"{d['eta_max']:.4g}"),
-            ("verdict", "CERTIFIED" if region.certified_boxes > 0 else "NOT CERTIFIED")]
+            ("verdict", "CERTIFIED" if region.complete else "NOT CERTIFIED (uncovered boxes)")]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 

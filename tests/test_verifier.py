@@ -33,7 +33,7 @@ def student(delta, s, w):
 
 @pytest.mark.parametrize("check", [n.check_logit_gap, n.check_responsibility_gap, n.check_named_logistic,
                                    n.check_spread_derivative_atoms, n.check_ray_derivative, n.check_flow_quadratic,
-                                   n.check_step_bound, n.check_leading_order])
+                                   n.check_step_bound, n.check_leading_order, n.check_spread_range])
 def test_symbolic_proofs(check):
     assert check()
 
@@ -155,7 +155,7 @@ def test_region_and_its_interface(tmp_path):
     """A small region: certified, JSON-able details, a figure; the same boxes with two worker processes; and a
     region that the depth limit leaves uncovered is reported as not certified."""
     region = verifier.verify(M=1.0, eps=0.5, w_min=0.3)
-    assert region.certified_boxes > 0 and not region.uncovered
+    assert region.certified_boxes > 0 and region.complete and not region.uncovered
     d = json.loads(json.dumps(region.details()))
     assert d["count"] == region.certified_boxes and d["min_lower_bound"] > 0 and d["eta_max"] > 0
     assert "certified" in region.summary()
@@ -164,7 +164,7 @@ def test_region_and_its_interface(tmp_path):
     again = verifier.verify(M=1.0, eps=0.5, w_min=0.3, workers=2)
     assert again.details()["boxes"] == d["boxes"]
     coarse = verifier.verify(M=1.0, eps=0.5, w_min=0.3, alpha=1.0, max_depth=0)
-    assert coarse.certified_boxes == 0 and coarse.uncovered and coarse.summary().startswith("NOT certified")
+    assert not coarse.complete and coarse.uncovered and coarse.summary().startswith("NOT certified")
 
 
 @pytest.mark.parametrize("kwargs,name", [({"eps": 0.0}, "eps"), ({"M": math.inf}, "M"), ({"w_min": 0.5}, "w_min"),
