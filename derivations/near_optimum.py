@@ -1,4 +1,4 @@
-"""R near θ* and along rays from θ*, for K = 2, d = 1 (docs/theory.md, "The certified region").
+"""R near θ* and along rays from θ*, for K = 2, d = 1 (docs/theory.md, "Verifier" and "Near the optimum").
 
 Student q_θ = w N(μ_1, 1) + (1 − w) N(μ_2, 1), teacher p = N(μ*, 1), w fixed. Coordinates:
 
@@ -338,3 +338,23 @@ def check_leading_order() -> bool:
     C = weighted_covariance()
     return (all(G.coeff(S, k) == 0 for k in range(4)) and sp.simplify(G.coeff(S, 4) - C**2 / S**4) == 0
             and sp.simplify(h.coeff(S, 4) - 4 * C**2 / S**4) == 0)
+
+
+def family_discriminant_leading() -> sp.Expr:
+    """The s² coefficient of B² − 4AC for V_α (``flow_quadratic``) with u = ∂_s G at leading order (4w²(1−w)²s³,
+    ``spread_series``): 4(w^α − (1 − w)^α)² w²(1 − w)². B² − 4AC > 0 means the flow derivative of V_α is negative at
+    δ = −B/(2A) = O(s): for every α > 0 and w ≠ ½, V_α increases along the flow arbitrarily close to θ*."""
+    G, _ = spread_series(6)
+    u = sp.diff(G, S)
+    A, B, C = flow_quadratic()
+    disc = sp.expand((B**2 - 4 * A * C).subs(U_SPREAD, u))
+    return sp.factor(disc.coeff(S, 2))
+
+
+def check_family_discriminant() -> bool:
+    """Proof that ``family_discriminant_leading`` is 4(w^α − (1 − w)^α)² w²(1 − w)² and that the s⁰, s¹ terms vanish."""
+    G, _ = spread_series(6)
+    A, B, C = flow_quadratic()
+    disc = sp.expand((B**2 - 4 * A * C).subs(U_SPREAD, sp.diff(G, S)))
+    lead = 4 * (W**ALPHA - (1 - W) ** ALPHA) ** 2 * W**2 * (1 - W) ** 2
+    return disc.coeff(S, 0) == 0 and disc.coeff(S, 1) == 0 and sp.simplify(family_discriminant_leading() - lead) == 0

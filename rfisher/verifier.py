@@ -1,4 +1,4 @@
-"""The verifier: ⟨θ − θ*, ∇R(θ)⟩ > 0 certified on a region, K = 2, d = 1 (docs/theory.md, "The certified region").
+"""The verifier: ⟨θ − θ*, ∇R(θ)⟩ > 0 certified on a region, K = 2, d = 1 (docs/theory.md, "Verifier").
 
 Student q_θ = w N(μ_1, 1) + (1 − w) N(μ_2, 1), teacher N(μ*, 1), the candidate U(θ) = ||θ − θ*||² (C5). By the exact
 collinear reduction of ``rfisher.certified`` the result holds in any d for means on a line through μ*.
@@ -109,6 +109,11 @@ class _BallNamespace:
         return x.lower().exp().union(x.upper().exp())
 
     @staticmethod
+    def rpow(x, p: int, q: int):
+        """x^(p/q) = exp((p/q) log x) for x > 0."""
+        return (arb(p) / q * x.log()).exp()
+
+    @staticmethod
     def logistic(x):
         """σ(x) = 1/(1 + e^{−x}), increasing: the union of the balls at the endpoints."""
         def at(t):
@@ -171,6 +176,8 @@ def _printer():
                 return f"B.sqr({b})" if exp == 2 else f"B.ipow({b}, {int(exp)})"
             if exp == sp.Rational(1, 2):
                 return f"B.sqrt({self._print(base)})"
+            if exp.is_Rational:  # w^α of the family V_α: a positive base
+                return f"B.rpow({self._print(base)}, {exp.p}, {exp.q})"
             raise ValueError(f"unsupported power in a ball integrand: {expr}")
 
         def _print_Function(self, expr):

@@ -33,7 +33,8 @@ def student(delta, s, w):
 
 @pytest.mark.parametrize("check", [n.check_logit_gap, n.check_responsibility_gap, n.check_named_logistic,
                                    n.check_spread_derivative_atoms, n.check_ray_derivative, n.check_flow_quadratic,
-                                   n.check_step_bound, n.check_leading_order, n.check_spread_range])
+                                   n.check_step_bound, n.check_leading_order, n.check_spread_range,
+                                   n.check_family_discriminant])
 def test_symbolic_proofs(check):
     assert check()
 
