@@ -626,7 +626,11 @@ def _table(region: Region) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rfisher.verifier", description=__doc__.splitlines()[0])
+    class Parser(argparse.ArgumentParser):
+        def error(self, message):  # one line, no usage block
+            raise ValueError(message)
+
+    parser = Parser(prog="python -m rfisher.verifier", description=__doc__.splitlines()[0])
     parser.add_argument("--M", type=float, default=FULL_REGION[0])
     parser.add_argument("--eps", type=float, default=FULL_REGION[1])
     parser.add_argument("--wmin", type=float, default=FULL_REGION[2])
@@ -634,14 +638,15 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--json", help="write the details to this file")
     parser.add_argument("--figure", help="write the figure to this file")
+    options = {"M": "--M", "eps": "--eps", "w_min": "--wmin", "alpha": "--alpha", "workers": "--workers"}
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    try:
         region = verify(args.M, args.eps, args.wmin, args.alpha, workers=args.workers)
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        name, _, rest = str(exc).partition(" ")
+        print(f"error: {options.get(name, name)} {rest}", file=sys.stderr)
         return 2
     print(_table(region))
     if args.json:

@@ -175,10 +175,11 @@ def test_bad_input_names_the_argument(kwargs, name):
         verifier.verify(**kwargs)
 
 
-def test_cli_bad_input_exits_2(capsys):
-    assert verifier.main(["--eps", "-1"]) == 2
+@pytest.mark.parametrize("argv,name", [(["--eps", "-1"], "--eps"), (["--wmin", "0.6"], "--wmin"), (["--M", "x"], "--M")])
+def test_cli_bad_input_exits_2(capsys, argv, name):
+    assert verifier.main(argv) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "eps" in err
+    assert err.count("\n") == 1 and name in err and "Traceback" not in err
 
 
 # --- the series near θ* against the reference -------------------------------------------------------------
