@@ -69,8 +69,10 @@ Z_INTERVALS = 48
 Z_BUDGET = 120
 #: stop refining z once the radius is below this fraction of the midpoint
 Z_TARGET = 0.25
-#: most bisections of an initial box
+#: most bisections of an initial box, and most boxes evaluated in one run (a refuted candidate would otherwise
+#: bisect every failing box to the full depth)
 MAX_DEPTH = 14
+MAX_BOXES = 50_000
 #: ratio of the initial geometric grids in s and in w
 S_RATIO = 1.5
 W_RATIO = 1.5
@@ -509,9 +511,10 @@ class Region:
 
 
 def verify(M: float = 10.0, eps: float = 0.1, w_min: float = 0.05, alpha: float = 0.0, *, workers: int = 1,
-           max_depth: int = MAX_DEPTH, progress=None) -> Region:
+           max_depth: int = MAX_DEPTH, max_boxes: int = MAX_BOXES, progress=None) -> Region:
     """Branch and bound over (s, w) boxes (module docstring). ``workers`` > 1 certifies each round's boxes in that
-    many processes (the result is the same)."""
+    many processes (the result is the same). Once ``max_boxes`` boxes have been evaluated, the boxes still pending
+    are reported uncovered without evaluation."""
     for name, v in (("M", M), ("eps", eps)):
         if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
             raise ValueError(f"{name} must be a positive finite number, got {v!r}")
@@ -532,7 +535,12 @@ def verify(M: float = 10.0, eps: float = 0.1, w_min: float = 0.05, alpha: float 
 
         pool = multiprocessing.get_context("fork").Pool(workers)
     try:
+        evaluated = 0
         while pending:
+            if evaluated + len(pending) > max_boxes:
+                region.uncovered.extend(BoxResult(b, False, math.nan, math.nan, "not evaluated", 0) for b in pending)
+                break
+            evaluated += len(pending)
             args = [(b, eps, alpha) for b in pending]
             done = pool.map(_certify_args, args, chunksize=max(1, len(args) // (8 * workers))) if pool else \
                 [_certify_args(a) for a in args]

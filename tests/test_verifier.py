@@ -96,7 +96,7 @@ def test_ray_derivative_reduction(delta, s, w, certified_ball):
 
 def test_symmetries():
     """u(s, w) = u(s, 1 − w) (the verifier covers w ≤ ½ only): balls overlap; and the reference agrees that
-    h(s, w) = h(s, 1 − w) to its error."""
+    h(s, w) = h(s, 1 − w) = h(−s, w) to its error."""
     for s, w in ((0.75, 0.125), (4.0, 0.25)):
         a, _ = verifier.enclose_spread_derivative(s, s, w, w, z_budget=2000, z_target=0.01)
         b, _ = verifier.enclose_spread_derivative(s, s, 1 - w, 1 - w, z_budget=2000, z_target=0.01)
@@ -105,6 +105,10 @@ def test_symmetries():
             _, d1, e1 = _ref_ray(0.0, s, w)
             _, d2, e2 = _ref_ray(0.0, s, 1 - w)
             assert abs(d1 - d2) <= e1 + e2
+    with mpmath.workdps(40):  # even in s (the verifier covers s ≥ 0 only)
+        _, d1, e1 = _ref_ray(0.0, 1.5, 0.25)
+        _, d2, e2 = _ref_ray(0.0, -1.5, 0.25)
+        assert abs(d1 - d2) <= e1 + e2 and d1 > 100 * e1
 
 
 # --- certificates that succeed and that must fail ---------------------------------------------------------
