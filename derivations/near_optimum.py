@@ -358,3 +358,82 @@ def check_family_discriminant() -> bool:
     disc = sp.expand((B**2 - 4 * A * C).subs(U_SPREAD, sp.diff(G, S)))
     lead = 4 * (W**ALPHA - (1 - W) ** ALPHA) ** 2 * W**2 * (1 - W) ** 2
     return disc.coeff(S, 0) == 0 and disc.coeff(S, 1) == 0 and sp.simplify(family_discriminant_leading() - lead) == 0
+
+
+# --- a K = 3 slice: fixed weights, centered means c = r·e(φ) ------------------------------------------------
+
+#: the weights of the K = 3 slice
+K3_WEIGHTS = (sp.Rational(1, 5), sp.Rational(3, 10), sp.Rational(1, 2))
+RADIUS = sp.Symbol("r", nonnegative=True)
+PHI = sp.Symbol("phi", real=True)
+
+
+class expm1(sp.Function):  # noqa: N801 - the name the printer maps to the ball namespace
+    """e^x − 1 (named so that the verifier encloses it by monotonicity, without cancellation at small x)."""
+
+    def fdiff(self, argindex=1):
+        return sp.exp(self.args[0])
+
+
+def k3_basis(weights=K3_WEIGHTS):
+    """An orthonormal basis (v1, v2) of the plane {c ∈ ℝ³: Σ w_i c_i = 0} of centered means (Gram–Schmidt)."""
+    a = sp.Matrix([weights[1], -weights[0], 0])
+    b = sp.Matrix([weights[2], 0, -weights[0]])
+    v1 = a / a.norm()
+    b = b - (b.dot(v1)) * v1
+    v2 = b / b.norm()
+    return [sp.nsimplify(x) for x in v1], [sp.radsimp(x) for x in v2]
+
+
+def k3_centered_means(weights=K3_WEIGHTS):
+    """c_i = r (cos φ v1_i + sin φ v2_i): Σ w_i c_i = 0, ||c|| = r."""
+    v1, v2 = k3_basis(weights)
+    return [RADIUS * (sp.cos(PHI) * a + sp.sin(PHI) * b) for a, b in zip(v1, v2, strict=True)]
+
+
+def k3_dilation_integrands(weights=K3_WEIGHTS) -> list[sp.Expr]:
+    """[r ∂_r F_k] for k = 1..3, F_k(z) = (m_θ(c_k + z) − μ̄)² with m_θ − μ̄ = Σ_i w_i c_i (e^{A_ik} − 1)/Σ_j w_j e^{A_jk},
+    A_ik = c_i(c_k + z) − c_i²/2 (the logits up to a common term; the −1 is free because Σ w_i c_i = 0, and removes
+    the cancellation at small r). The dilation derivative of G = Var_q(m_θ) is Σ_k w_k E_z[r ∂_r F_k]."""
+    c = k3_centered_means(weights)
+    out = []
+    for k in range(3):
+        A = [ci * (c[k] + Z) - ci**2 / 2 for ci in c]
+        num = sp.Add(*[wi * ci * expm1(a) for wi, ci, a in zip(weights, c, A, strict=True)])
+        den = sp.Add(*[wi * sp.exp(a) for wi, a in zip(weights, A, strict=True)])
+        out.append(RADIUS * sp.diff((num / den) ** 2, RADIUS))
+    return out
+
+
+def check_k3_posterior_mean(weights=K3_WEIGHTS) -> bool:
+    """Proof that Σ_i w_i c_i (e^{A_i} − 1)/Σ_j w_j e^{A_j} is m_θ(x) − μ̄ (x = μ̄ + c_k + z, A_i = c_i(x − μ̄) − c_i²/2):
+    the logits of ``derivations.scores`` are log w_i − (x − μ̄)²/2 + A_i (a common term cancels in the softmax), so
+    m_θ − μ̄ = Σ w_i e^{A_i} c_i/Σ w_j e^{A_j}, and subtracting Σ w_i c_i = 0 from the numerator gives ours; and the
+    slice's means satisfy Σ w_i c_i = 0, ||c|| = r."""
+    ms = MixtureSymbols(3, 1, 1)
+    y, mbar = sp.symbols("y mbar", real=True)  # y = x − μ̄
+    cs = sp.symbols("c0:3", real=True)
+    logits = scores.logits((mbar + y,), [(mbar + ci,) for ci in cs], ms.w)
+    ok = all(sp.expand(a - (sp.log(wi) - y**2 / 2 + ci * y - ci**2 / 2)) == 0
+             for a, wi, ci in zip(logits, ms.w, cs, strict=True))
+    E = sp.symbols("E0:3", positive=True)  # e^{A_i}
+    den = sp.Add(*[wi * ei for wi, ei in zip(ms.w, E, strict=True)])
+    m = sp.Add(*[wi * ei * ci for wi, ei, ci in zip(ms.w, E, cs, strict=True)]) / den
+    ours = sp.Add(*[wi * ci * (ei - 1) for wi, ei, ci in zip(ms.w, E, cs, strict=True)]) / den
+    on_plane = {cs[2]: -(ms.w[0] * cs[0] + ms.w[1] * cs[1]) / ms.w[2]}
+    ok = ok and sp.simplify((m - ours).subs(on_plane)) == 0
+    c = k3_centered_means(weights)
+    ok = ok and sp.simplify(sp.Add(*[wi * ci for wi, ci in zip(weights, c, strict=True)])) == 0
+    return ok and sp.simplify(sp.Add(*[ci**2 for ci in c]) - RADIUS**2) == 0
+
+
+def k3_dilation_bound() -> tuple[sp.Expr, sp.Expr]:
+    """(A, B) with |r ∂_r F_k| ≤ A + B|z|: |m − μ̄| ≤ max|c_i| ≤ r, |∂_r A_ik| ≤ 3r + |z|, so
+    |∂_r(m − μ̄)| ≤ 1 + 2r(3r + |z|) and |r ∂_r F| ≤ 2r²(1 + 6r²) + 4r³|z|."""
+    return 2 * RADIUS**2 * (1 + 6 * RADIUS**2), 4 * RADIUS**3
+
+
+def k3_radius_factor(weights=K3_WEIGHTS) -> sp.Expr:
+    """q_min = min_φ (||e||² − (Σ e_i)²/3) = 1 − ((Σ v1_i)² + (Σ v2_i)²)/3: ||θ − θ*|| ≥ r √q_min, so r ≤ M/√q_min."""
+    v1, v2 = k3_basis(weights)
+    return sp.nsimplify(1 - (sum(v1) ** 2 + sum(v2) ** 2) / 3)

@@ -34,7 +34,7 @@ def student(delta, s, w):
 @pytest.mark.parametrize("check", [n.check_logit_gap, n.check_responsibility_gap, n.check_named_logistic,
                                    n.check_spread_derivative_atoms, n.check_ray_derivative, n.check_flow_quadratic,
                                    n.check_step_bound, n.check_leading_order, n.check_spread_range,
-                                   n.check_family_discriminant])
+                                   n.check_family_discriminant, n.check_k3_posterior_mean])
 def test_symbolic_proofs(check):
     assert check()
 
@@ -211,3 +211,26 @@ def test_series_against_reference(s, w):
         C = ev(n.weighted_covariance())
         lead = 2 * mpmath.mpf(delta) ** 2 + 4 * C**2
         assert abs(dot_d - lead) <= 2 * abs(ev(h8.coeff(n.S, 6) * n.S**6)) + err_d
+
+
+# --- the K = 3 slice --------------------------------------------------------------------------------------
+
+
+def test_k3_slice_point_contains_reference_and_a_box_certifies():
+    """r∂_r G at (r, φ) = (0.5, 0.7) for the slice's weights contains the reference's ⟨θ − θ*, ∇R⟩ at δ = 0 (means
+    rounded to doubles: slack 1e−14 relative); a small box certifies, the same box with ε = 0 around r = 0 does not."""
+    import numpy as np
+
+    r, phi = 0.5, 0.7
+    D, _ = verifier.enclose_k3_dilation(r, r, phi, phi, z_budget=2000, z_target=0.01)
+    v1, v2 = n.k3_basis()
+    c = [r * (math.cos(phi) * float(a) + math.sin(phi) * float(b)) for a, b in zip(v1, v2, strict=True)]
+    q = GaussianMixture(np.array(c).reshape(3, 1), [0.2, 0.3, 0.5])
+    with mpmath.workdps(40):
+        ref = reference.evaluate("reverse", q, TEACHER)
+        dot = sum(mpmath.mpf(float(m)) * g[0] for m, g in zip(q.means[:, 0], ref.gradient, strict=True))
+        gap = abs(dot - mpmath.mpf(float(D.mid())))
+        assert gap <= float(D.rad()) + 1e-14 * abs(dot) + 3 * ref.error
+        assert float(D.rad()) <= 0.05 * abs(float(D.mid()))
+    assert verifier.k3_certify_box(0.2, 0.22, 0.3, 0.35, eps=0.1)[0]
+    assert not verifier.k3_certify_box(0.0, 0.05, 0.0, 0.3, eps=0.0)[0]
