@@ -391,16 +391,26 @@ def k3_centered_means(weights=K3_WEIGHTS):
     return [RADIUS * (sp.cos(PHI) * a + sp.sin(PHI) * b) for a, b in zip(v1, v2, strict=True)]
 
 
-def k3_dilation_integrands(weights=K3_WEIGHTS) -> list[sp.Expr]:
+def k3_dilation_integrands(weights=K3_WEIGHTS, shift: int | None = None) -> list[sp.Expr]:
     """[r ∂_r F_k] for k = 1..3, F_k(z) = (m_θ(c_k + z) − μ̄)² with m_θ − μ̄ = Σ_i w_i c_i (e^{A_ik} − 1)/Σ_j w_j e^{A_jk},
     A_ik = c_i(c_k + z) − c_i²/2 (the logits up to a common term; the −1 is free because Σ w_i c_i = 0, and removes
-    the cancellation at small r). The dilation derivative of G = Var_q(m_θ) is Σ_k w_k E_z[r ∂_r F_k]."""
+    the cancellation at small r). The dilation derivative of G = Var_q(m_θ) is Σ_k w_k E_z[r ∂_r F_k].
+
+    With ``shift`` = s the same quantity is written as Σ_i w_i c_i e^{A_ik − A_sk}/Σ_j w_j e^{A_jk − A_sk} (numerator and
+    denominator divided by e^{A_sk}; the term j = s is exactly 1): tight when component s dominates at x, i.e. at
+    large r, where the unshifted ratio of two wide exponentials loses the sign."""
     c = k3_centered_means(weights)
     out = []
     for k in range(3):
         A = [ci * (c[k] + Z) - ci**2 / 2 for ci in c]
-        num = sp.Add(*[wi * ci * expm1(a) for wi, ci, a in zip(weights, c, A, strict=True)])
-        den = sp.Add(*[wi * sp.exp(a) for wi, a in zip(weights, A, strict=True)])
+        if shift is None:
+            num = sp.Add(*[wi * ci * expm1(a) for wi, ci, a in zip(weights, c, A, strict=True)])
+            den = sp.Add(*[wi * sp.exp(a) for wi, a in zip(weights, A, strict=True)])
+        else:
+            num = sp.Add(*[wi * ci * (sp.exp(sp.expand(a - A[shift])) if i != shift else 1)
+                           for i, (wi, ci, a) in enumerate(zip(weights, c, A, strict=True))])
+            den = sp.Add(*[wi * (sp.exp(sp.expand(a - A[shift])) if i != shift else 1)
+                           for i, (wi, a) in enumerate(zip(weights, A, strict=True))])
         out.append(RADIUS * sp.diff((num / den) ** 2, RADIUS))
     return out
 
