@@ -40,7 +40,8 @@ s = 0 where u's ball contains 0, the bound (4 − 2|min(su, 0)|/δ_lo²)/(4a + 4
 **K = 3 slice** (``verify_k3_slice``): fixed weights (1/5, 3/10, 1/2), centered means c = r(cos φ v1 + sin φ v2) on
 the plane Σ w_i c_i = 0; ⟨θ − θ*, ∇R⟩ = 2δ² + r∂_r G(r, φ) with m_θ − μ̄ = Σ w_i c_i (e^{A_i} − 1)/Σ w_j e^{A_j}
 (``expm1``: no cancellation at small r), intersected with the same ratio divided by the dominant component's
-exponential (tight at large r); boxes over (r, φ ∈ [0, π]). Measured: M = 2, ε = 0.1 certified (1725 boxes, 55 s).
+exponential (tight at large r); boxes over (r, φ ∈ [0, π]). Measured (ε = 0.1): M = 2 certified with 1725 boxes in
+55 s, M = 3 with 3048 boxes in 130 s (one core).
 
 **Branch and bound.** An initial grid (s: [0, ε/2] then geometric; w geometric), each box certified or bisected
 along its relatively wider side, up to ``MAX_DEPTH`` bisections; the rest is reported as uncovered. Each box's
