@@ -47,3 +47,18 @@ def test_readme_certified_example_runs():
     assert "[4.72561036483704474390478527276 +/- 4.35e-30]" in proc.stdout
     assert "certified increase / certified decrease" in proc.stdout
     assert proc.stdout.strip().endswith("10")
+
+
+def test_import_needs_no_optional_library():
+    """``import rfisher`` and F, R of a mixture load neither matplotlib nor hypothesis nor Dask (dependencies
+    by need: they come with the report and sweep extras). gmpy2 and python-flint are optional backends that
+    mpmath and SymPy load by themselves when installed; nothing of ours requires them here."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from rfisher import GaussianMixture, reverse_fisher, forward_fisher; "
+            "s = GaussianMixture([[3.0], [-1.0]], [0.5, 0.5]); t = GaussianMixture.single([0.0]); "
+            "reverse_fisher(s, t); forward_fisher(s, t); "
+            "print(sorted(m for m in ('matplotlib', 'hypothesis', 'dask', 'distributed') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
