@@ -55,6 +55,15 @@ class _Printer(PythonCodePrinter):
             return f"B.q({expr.p}, {expr.q})"
         return super()._print_Rational(expr)
 
+    def _print_Mul(self, expr):
+        # x**-2 factors: the Pow printer writes x**2 as x*x, which after SymPy's "/" would read a/x*x
+        inv_sq = [f for f in expr.args if isinstance(f, sp.Pow) and f.exp == -2]
+        if not inv_sq:
+            return super()._print_Mul(expr)
+        rest = sp.Mul(*[f for f in expr.args if f not in inv_sq])
+        den = self._print(sp.Mul(*[sp.Pow(f.base, 2, evaluate=False) for f in inv_sq], evaluate=False))
+        return f"{self.parenthesize(rest, sp.printing.precedence.PRECEDENCE['Mul'])}/({den})"
+
     def _print_Pow(self, expr, rational=False):
         base, exp = expr.args
         if exp == sp.Rational(1, 2):
