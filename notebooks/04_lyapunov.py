@@ -26,8 +26,9 @@ import numpy as np
 import sympy as sp
 
 from derivations import lyapunov as L
+from derivations import near_optimum as N
 from derivations.symbols import MixtureSymbols
-from rfisher import GaussianMixture, falsifier
+from rfisher import GaussianMixture, falsifier, verifier
 from rfisher.descent import gradient_descent
 
 steps = []
@@ -48,7 +49,35 @@ assert sp.simplify(L.unweighted_distance_change(ms).subs(ms.eta, eta_star)) == 0
 steps.append(("dU/dt = −2⟨θ−θ*, g⟩, ΔU closed form, η* = 2⟨θ−θ*, g⟩/||g||²", "exact"))
 
 # %% [markdown]
-# ## Step 2: the falsifier finds no violation of the flow condition nor of the one-step condition at η = 0.3
+# ## Step 2: near θ*, ⟨θ − θ*, ∇R⟩ = 2δ² + 4C² + O(s⁶) > 0 (leading order)
+# K = 2, d = 1: δ = μ̄ − μ*, s = μ₁ − μ₂, C = w(1 − w)s² the weighted covariance of the means. R = δ² + G(s, w) and
+# ⟨θ − θ*, ∇R⟩ = 2δ² + s∂_sG; the series of G (term-by-term Gaussian moments of the Taylor series of the
+# responsibilities) starts at C², so s∂_sG starts at 4C² (docs/theory.md, "Near the optimum").
+
+# %%
+G, h = N.spread_series(8)
+C = N.weighted_covariance()
+assert sp.expand(G.coeff(N.S, 4) * N.S**4 - C**2) == 0
+assert sp.expand(h.coeff(N.S, 4) * N.S**4 - 4 * C**2) == 0
+assert all(G.coeff(N.S, k) == 0 and h.coeff(N.S, k) == 0 for k in range(4))
+rel = sp.factor(G.coeff(N.S, 6) / G.coeff(N.S, 4))
+assert sp.expand(rel - (6 * N.W**2 - 6 * N.W + 1) / 2) == 0
+steps.append(("G = C²(1 + (6w² − 6w + 1)s²/2 + …), s∂_sG = 4C² + O(s⁶)", "exact series"))
+
+# %% [markdown]
+# ## Step 3: ⟨θ − θ*, ∇R⟩ > 0 certified on a region, in ball arithmetic
+# Branch and bound over boxes of (s, w) (rfisher/verifier.py): every box's lower bound of 2δ² + s∂_sG is positive.
+# The quick region: 0.1 ≤ ||θ − θ*|| ≤ 5, w ∈ [0.1, 0.9].
+
+# %%
+region = verifier.report_region(quick=True)
+assert region.complete and region.certified_boxes > 0, region.summary()
+assert region.min_lower > 0 and region.eta_max > 0.3  # every C1 step (η = 0.3) from the region decreases U
+verifier.region_figure("/tmp/rfisher_nb04_region.png", region.details())
+steps.append(("⟨θ − θ*, ∇R⟩ > 0 certified (quick region)", region.summary()))
+
+# %% [markdown]
+# ## Step 4: the falsifier finds no violation of the flow condition nor of the one-step condition at η = 0.3
 # A search of hypothesis' targeted examples on the normalised derivative ⟨∇U, ∇R⟩/(||∇U|| ||∇R||), refined
 # locally (docs/theory.md, "Falsifier"). A small budget here; the report's C5 row runs the full one.
 
@@ -61,7 +90,7 @@ assert 0 <= worst < 0.2  # the infimum is 0, approached as the smallest weight �
 steps.append(("falsifier on U (100 examples, K ≤ 3, d ≤ 2)", f"no violation; worst cosine {worst:.2e}"))
 
 # %% [markdown]
-# ## Step 3: the weighted candidates are refuted, and the falsifier proves it
+# ## Step 5: the weighted candidates are refuted, and the falsifier proves it
 # V_w = Σ w_i||μ_i − μ*||² increases along the gradient flow at θ = (−0.01, 0.0001), w = (0.01, 0.99):
 # ⟨∇V_w, ∇R⟩ < 0 there, certified in ball arithmetic. A light component on one side and a heavy one
 # just off μ* on the other: the heavy one's move towards μ* is outweighed by the light one moving away.
@@ -81,7 +110,7 @@ for name in ("V_max", "V_bar"):
     steps.append((f"{name} refuted by the falsifier", r.flow.confirmation.status))
 
 # %% [markdown]
-# ## Step 4: U and R along trajectories (d = 1, K = 3, η = 0.3)
+# ## Step 6: U and R along trajectories (d = 1, K = 3, η = 0.3)
 
 # %%
 starts = np.array([[[8.0], [-3.0], [1.0]], [[20.0], [20.0], [-15.0]], [[0.5], [0.4], [-0.2]]])
@@ -103,4 +132,4 @@ steps.append(("U and R never increase on these trajectories", "checked"))
 # %%
 for name, result in steps:
     print(f"{name:<70} {result}")
-assert len(steps) == 6
+assert len(steps) == 8
