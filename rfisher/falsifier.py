@@ -1094,47 +1094,16 @@ class FamilyScan:
         weight to the floor, so above the floor the envelope comes from untargeted points;
         ``floor_sweep`` ({label: (floors, worst c)}, from separate runs with w_floor = each floor)
         adds the targeted worst against the floor. Returns the data drawn."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from rfisher.figures import draw_family_scan
 
         rows = self.rows()
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), constrained_layout=True)
-        ax = axes[0]
-        a = np.array([r["parameter"] for r in rows])
-        c = np.array([r["worst"] for r in rows])
-        conf = np.array([r["status"] in (CONFIRMED, CERTIFIED) for r in rows])
-        ax.plot(a, c, "-", color="0.6", lw=1)
-        ax.plot(a[conf], c[conf], "o", color="C3", label="violation confirmed / certified")
-        ax.plot(a[~conf], c[~conf], "o", mfc="white", color="C0", label="no confirmed violation")
-        ax.axhline(0, color="k", lw=0.8)
-        ax.set_yscale("symlog", linthresh=1e-4)
-        ax.set_xlabel(f"{self.family} parameter α")
-        ax.set_ylabel("worst ⟨∇V, ∇R⟩ / (‖∇V‖ ‖∇R‖)")
-        ax.set_title("worst normalised flow derivative found")
-        ax.legend(fontsize=8)
-        ax = axes[1]
-        cmap = plt.get_cmap("viridis")
-        env = {}
+        envelopes = {}
         for i, p in enumerate(self.parameters):
             x, y = self.envelope(i)
-            env[p] = (x.tolist(), y.tolist())
-            ax.plot(x, y, "-o", ms=2.5, lw=0.8, alpha=0.8, color=cmap(i / max(1, len(self.parameters) - 1)),
-                    label=f"α = {p:g}")
-        for label, (x, y) in (floor_sweep or {}).items():
-            ax.plot(x, y, "-*", color="k", ms=8, lw=1.5, label=label)
-        ax.axhline(0, color="k", lw=0.8)
-        ax.set_xscale("log")
-        ax.set_yscale("symlog", linthresh=1e-4)
-        ax.set_xlabel("smallest weight min_i w_i")
-        ax.set_ylabel("lower envelope of the normalised derivative")
-        ax.set_title("against the smallest weight (all points evaluated)")
-        ax.legend(fontsize=7, ncol=2)
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        return {"parameters": list(self.parameters), "worst": c.tolist(), "confirmed": conf.tolist(), "envelope": env,
-                "floor_sweep": {k: (list(map(float, x)), list(map(float, y))) for k, (x, y) in (floor_sweep or {}).items()}}
+            envelopes[f"{p:g}"] = (x.tolist(), y.tolist())
+        return draw_family_scan(path, [r["parameter"] for r in rows], [r["worst"] for r in rows],
+                                [r["status"] in (CONFIRMED, CERTIFIED) for r in rows], envelopes, floor_sweep,
+                                xlabel=f"{self.family} parameter α")
 
 
 def family_scan(parameters=ALPHA_GRID, budget: int = DEFAULT_BUDGET, *, family: str = "V_alpha", figure=None,

@@ -190,27 +190,37 @@ def far_component(path, result, settings=None) -> dict:
 def family_scan(path, result, settings=None) -> dict:
     """C5: the falsifier's worst normalised flow derivative over the family V_α, against α and against the
     smallest weight."""
-    plt = _plt()
     family = result.details["family"]
     rows = family["rows"]
+    return draw_family_scan(path, [r["parameter"] for r in rows], [r["worst"] for r in rows],
+                            [r["confirmed"] for r in rows], family["envelopes"])
+
+
+def draw_family_scan(path, parameters, worst, confirmed, envelopes: dict, floor_sweep: dict | None = None,
+                     xlabel: str = "α in V_α = Σ w_i^α ||μ_i − μ*||²") -> dict:
+    """Two panels: the worst normalised flow derivative against the family parameter (confirmed violations
+    filled), and per parameter the lower envelope of the normalised derivative against the smallest weight
+    (``envelopes``: {label: (x, y)}); ``floor_sweep`` ({label: (floors, worst)}) adds targeted runs per
+    weight floor. Returns the data drawn."""
+    plt = _plt()
+    a, c, conf = np.asarray(parameters, float), np.asarray(worst, float), np.asarray(confirmed, bool)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), constrained_layout=True)
-    a = np.array([r["parameter"] for r in rows])
-    c = np.array([r["worst"] for r in rows])
-    conf = np.array([r["confirmed"] for r in rows], dtype=bool)
     ax = axes[0]
     ax.plot(a, c, "-", color="0.6", lw=1)
     ax.plot(a[conf], c[conf], "o", color="C3", label="violation confirmed / certified")
     ax.plot(a[~conf], c[~conf], "o", mfc="white", color="C0", label="no confirmed violation")
     ax.axhline(0, color="k", lw=0.8)
     ax.set_yscale("symlog", linthresh=1e-4)
-    ax.set_xlabel("α in V_α = Σ w_i^α ||μ_i − μ*||²")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("worst ⟨∇V, ∇R⟩ / (‖∇V‖ ‖∇R‖)")
     ax.set_title("worst normalised flow derivative found")
     ax.legend(fontsize=8)
     ax = axes[1]
     cmap = plt.get_cmap("viridis")
-    for i, (alpha, (x, y)) in enumerate(family["envelopes"].items()):
-        ax.plot(x, y, "-o", ms=2.5, lw=0.8, color=cmap(i / max(1, len(family["envelopes"]) - 1)), label=f"α = {alpha}")
+    for i, (label, (x, y)) in enumerate(envelopes.items()):
+        ax.plot(x, y, "-o", ms=2.5, lw=0.8, alpha=0.8, color=cmap(i / max(1, len(envelopes) - 1)), label=f"α = {label}")
+    for label, (x, y) in (floor_sweep or {}).items():
+        ax.plot(x, y, "-*", color="k", ms=8, lw=1.5, label=label)
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xscale("log")
     ax.set_yscale("symlog", linthresh=1e-4)
@@ -218,9 +228,10 @@ def family_scan(path, result, settings=None) -> dict:
     ax.set_ylabel("lower envelope of the normalised derivative")
     ax.set_title("against the smallest weight (every point evaluated)")
     ax.legend(fontsize=7, ncol=2)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=120)
     plt.close(fig)
-    return {"parameters": a.tolist(), "worst": c.tolist(), "confirmed": conf.tolist(), "envelopes": family["envelopes"]}
+    return {"parameters": a.tolist(), "worst": c.tolist(), "confirmed": conf.tolist(), "envelopes": envelopes,
+            "floor_sweep": {k: (list(map(float, x)), list(map(float, y))) for k, (x, y) in (floor_sweep or {}).items()}}
 
 
 def certified_region(path, result, settings=None) -> dict:
