@@ -41,37 +41,27 @@ def majorant(expr: sp.Expr) -> sp.Expr:
     raise ValueError(f"no majorant for {type(expr).__name__}: {expr}")
 
 
-def depth(expr: sp.Expr) -> int:
+def depth(expr: sp.Expr, known: dict | None = None) -> int:
     """A bound on the number of floating-point operations on the longest path of ``expr``'s tree:
-    an n-term sum or product adds n − 1 (in any order of evaluation), x² one, xⁿ at most n − 1."""
+    an n-term sum or product adds n − 1 (in any order of evaluation), x² one, xⁿ at most n − 1.
+    ``known``: depths of symbols that stand for subexpressions (``cse_depth``)."""
     expr = sp.sympify(expr)
+    if known and expr in known:
+        return known[expr]
     if expr.is_Atom:
         return 0
     if expr.is_Add or expr.is_Mul:
         # n − 1 operations, whatever order the printer chooses: a safe bound for every argument
-        return max(depth(a) for a in expr.args) + len(expr.args) - 1
+        return max(depth(a, known) for a in expr.args) + len(expr.args) - 1
     if expr.is_Pow and expr.exp.is_Integer:
-        return depth(expr.base) + max(int(expr.exp) - 1, 1)
-    return max(depth(a) for a in expr.args) + 1
+        return depth(expr.base, known) + max(int(expr.exp) - 1, 1)
+    return max(depth(a, known) for a in expr.args) + 1
 
 
 def cse_depth(replacements, reduced) -> int:
     """``depth`` through the temporaries of ``sympy.cse``: a temporary used in an expression adds
     its own depth."""
     known: dict = {}
-
-    def walk(e):
-        e = sp.sympify(e)
-        if e in known:
-            return known[e]
-        if e.is_Atom:
-            return 0
-        if e.is_Add or e.is_Mul:
-            return max(walk(a) for a in e.args) + len(e.args) - 1
-        if e.is_Pow and e.exp.is_Integer:
-            return walk(e.base) + max(int(e.exp) - 1, 1)
-        return max(walk(a) for a in e.args) + 1
-
     for sym, e in replacements:
-        known[sym] = walk(e)
-    return max((walk(e) for e in reduced), default=0)
+        known[sym] = depth(e, known)
+    return max((depth(e, known) for e in reduced), default=0)
