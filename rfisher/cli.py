@@ -116,7 +116,11 @@ def _run(args) -> int:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command line; returns the exit status (2 for bad input, also from argparse)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a bad flag (2, its one line already printed)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return _dispatch(args)
     except V.InvalidArgument as exc:  # an argument error found past argparse: one line, exit 2 (bugs propagate)

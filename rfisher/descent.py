@@ -138,15 +138,15 @@ def descend(state, settings, n_steps, t0, z, start, fns):
         for s in range(max(n_steps, 1)):
             ok = evaluate(b, state, settings, z, pw, work, mc_scratch, value, error, scale, fns)
             record_evaluation(b, state, ok, value, error, scale)
+            if s == 0:  # also when this evaluation flags divergence: a finite value is still the value there
+                for q in range(3):
+                    start[b, q] = state.current[b, q]
             code = divergence_of(b, state, settings, value)
             if code != Divergence.NONE:
                 state.status[b] = Status.DIVERGED
                 state.diverged_at[b] = t0 + s
                 state.divergence[b] = code
                 break
-            if s == 0:
-                for q in range(3):
-                    start[b, q] = state.current[b, q]
             if n_steps == 0:
                 break
             if settings.grad_tol > 0.0 and state.current[b, 2] <= settings.grad_tol:
@@ -215,7 +215,10 @@ class _Monitors:
     def __init__(self, specs, K, d, B):
         self.items = []
         for spec in specs:
-            m = lyapunov.resolve(spec, K, d)
+            try:
+                m = lyapunov.resolve(spec, K, d)
+            except validation.InvalidArgument as exc:
+                raise validation.InvalidArgument(f"monitors: {exc}") from None
             name = m if isinstance(m, str) else m.name
             if name in self.names:
                 raise validation.InvalidArgument(f"monitors: {name!r} given twice")

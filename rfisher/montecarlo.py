@@ -105,7 +105,7 @@ def samples_for(seed: int, pairs: int, d: int) -> np.ndarray:
 def integrate(objective, means, weights, teacher_means, teacher_weights=None, *, samples=2**16, seed=0) -> MonteCarloResult:
     """Monte Carlo estimate of E[[||e||², gradient integrand]] with its standard error; ``samples``
     points per component (samples/2 antithetic pairs). ``samples`` an even integer ≥ 4, ``seed`` a
-    non-negative integer, means spanning at most 1e100 (``rfisher.validation``)."""
+    non-negative integer, means spanning at most 1e50 (``rfisher.validation``)."""
     validation.choice(objective, "objective", OBJECTIVES)
     samples, seed = validation.integer(samples, "samples", 4, validation.MAX_SAMPLES), validation.seed(seed)
     if samples % 2:

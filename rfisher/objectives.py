@@ -56,6 +56,8 @@ def _evaluate(objective, student, teacher, rtol, atol, rule, samples, seed) -> F
     rtol, atol = validation.rtol(rtol), validation.atol(atol)
     if rule == "montecarlo":
         samples, seed = validation.integer(samples, "samples", 4, validation.MAX_SAMPLES), validation.seed(seed)
+        if samples % 2:
+            raise validation.InvalidArgument(f"samples must be an even number ≥ 4, got {samples!r}")
     validation.distances_in_range(student.means[None], teacher.means[None], "student/teacher means")
     K, d = student.K, student.d
     if rule == "quadrature":
@@ -86,7 +88,7 @@ def reverse_fisher(student: GaussianMixture, teacher: GaussianMixture, *, rtol=1
                    rule="quadrature", samples=2**16, seed=0) -> FisherResult:
     """R(θ) = E_{q_θ}||∇log q_θ − ∇log p||² and ∇_μ R (including the moving-measure term).
 
-    ``rtol`` in [1e−15, 1), ``atol`` ≥ 0 finite; the means may span at most 1e100 (the ranges and
+    ``rtol`` in [1e−15, 1), ``atol`` ≥ 0 finite; the means may span at most 1e50 (the ranges and
     their reasons: ``rfisher.validation``). Bad arguments raise ``InvalidArgument`` naming them."""
     return _evaluate("reverse", student, teacher, rtol, atol, rule, samples, seed)
 

@@ -477,7 +477,7 @@ def integrate(objective, means, weights, teacher_means, teacher_weights=None, *,
     estimates and refines every parameter set.
 
     ``rtol`` in [1e−15, 1), ``atol`` ≥ 0, ``max_refine`` in [0, 64], ``max_nodes`` ≥ 1 (the work limit
-    of one pass: past it the set is flagged not converged), means spanning at most 1e100
+    of one pass: past it the set is flagged not converged), means spanning at most 1e50
     (``rfisher.validation`` states the ranges and why); bad arguments raise ``InvalidArgument``.
     """
     rtol, atol = _check(objective, rtol, atol, max_refine, max_nodes)

@@ -128,13 +128,25 @@ def validate(cfg: dict) -> dict:
         out.update(K=_field(cfg, "K", required=True), n=_field(cfg, "n", default=1),
                    radius=_field(cfg, "radius", default=5.0), seed=_field(cfg, "seed", default=0))
     out["record_every"] = _field(cfg, "record_every", default=max(1, out["steps"] // 20))
+    known = _monitor_names()
+    for m in out["monitors"]:
+        if m not in known:
+            raise ConfigError(f"field 'monitors': unknown Lyapunov candidate {m!r}; known: {sorted(known)}")
     return out
+
+
+def _monitor_names() -> set[str]:
+    from derivations import lyapunov
+    from rfisher.lyapunov import OBJECTIVE
+
+    return {c.name for c in lyapunov.BUILTIN} | {OBJECTIVE}
 
 
 def run_config(cfg: dict, stream) -> dict:
     """Validate ``cfg``, run GD, print a summary; returns the summary (JSON-ready)."""
     from rfisher import GaussianMixture
     from rfisher.descent import gradient_descent, random_initializations
+    from rfisher.mixture import as_batch
 
     c = validate(cfg)
     try:
@@ -146,6 +158,10 @@ def run_config(cfg: dict, stream) -> dict:
             starts = c["student_means"][None]
         else:
             starts = random_initializations(c["seed"], c["n"], c["K"], teacher.d, c["radius"], target=teacher.mean)
+        # everything gradient_descent would refuse, refused before it starts
+        as_batch(starts, c["student_weights"], teacher.means, teacher.weights,
+                 ("student_means", "student_weights", "teacher_means", "teacher_weights"))
+        V.distances_in_range(starts, teacher.means[None], "student/teacher means")
         tr = gradient_descent(starts, c["student_weights"], teacher, step_size=c["step_size"], max_steps=c["steps"],
                               objective=c["objective"], record_every=c["record_every"], monitors=c["monitors"],
                               rtol=c["rtol"], record_means=True)

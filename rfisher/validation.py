@@ -15,12 +15,14 @@ The ranges below are stated once, here, with their reasons (docs/theory.md, "Wor
   pairwise sums). A tolerance below 1e−15 ≈ 4.5ε asks for digits float64 does not carry: it could only
   end, after the full work limit, in ``converged=False``; it is refused up front instead. Tolerances
   from 1e−15 up to the rounding bound are accepted and are met with the help of ``atol`` or flagged.
-* ``MAX_DISTANCE`` = 1e100, the largest distance between two means (student or teacher) of one
+* ``MAX_DISTANCE`` = 1e50, the largest distance between two means (student or teacher) of one
   parameter set that the float rules accept. The integrands are polynomials of degree 3 in the
-  distances (the gradient of R: e times the score times x − μ), and the planning of the quadrature
-  scales its tolerance by 4π(1 + D)³; beyond 1e100 these reach float64's largest number 1.8e308 and
-  overflow to inf or NaN. Within the range every result is finite with a bound, or flagged
-  ``converged=False``; beyond it the call raises, naming the distance and this limit.
+  distances (the gradient of R: e times the score times x − μ), the planning of the quadrature scales
+  its tolerance by 4π(1 + D)³, and the Monte Carlo variance squares the integrand (degree 6):
+  (1e50)⁶ = 1e300 stays below float64's largest number 1.8e308, while beyond it these overflow to inf
+  or NaN (measured: Monte Carlo at D = 1e99 returns an infinite standard error, the quadrature at
+  1e100 only flagged results). Within the range every result is finite with a bound, or flagged
+  ``converged=False``; beyond it the call raises, naming the span and this limit.
 * ``PREC_MIN`` = 53 and ``PREC_MAX`` = 4096 bits for the ball arithmetic of ``rfisher.certified``:
   its inputs are float64 numbers (53-bit significands), and its integration window is sized for a
   tail of 2^−prec; the cost of ``acb.integral`` grows with the precision, and 4096 bits is far beyond
@@ -45,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 RTOL_MIN = 1e-15
-MAX_DISTANCE = 1e100
+MAX_DISTANCE = 1e50
 PREC_MIN, PREC_MAX = 53, 4096
 MAX_REFINE = 64
 MAX_SAMPLES = 2**28
@@ -255,8 +257,9 @@ def real_array(value, name: str, *, ndim: int | None = None, shape: tuple | None
 
 
 def distances_in_range(means: np.ndarray, teacher_means: np.ndarray, name: str = "means") -> None:
-    """Every parameter set's largest distance between two means (student or teacher) is at most
-    MAX_DISTANCE (module docstring). means (B, K, d), teacher_means (B, J, d)."""
+    """Every parameter set's means (student and teacher) span at most MAX_DISTANCE (module docstring):
+    the diagonal of their bounding box, which is at least the largest distance between two means and
+    at most √d times it. means (B, K, d), teacher_means (B, J, d)."""
     pts = np.concatenate([means, teacher_means], axis=1)
     with np.errstate(over="ignore", invalid="ignore"):
         lo, hi = pts.min(axis=1), pts.max(axis=1)  # the box's diagonal bounds every distance within a factor √d
@@ -267,8 +270,8 @@ def distances_in_range(means: np.ndarray, teacher_means: np.ndarray, name: str =
         where = f" (parameter set {b})" if len(spread) > 1 else ""
         raise InvalidArgument(
             f"{name} out of range{where}: the means (student and teacher) span {spread[b]:.3g}, more than the "
-            f"supported {MAX_DISTANCE:g}; the integrands are cubic in the distances and would overflow float64 "
-            f"(see rfisher.validation)")
+            f"supported {MAX_DISTANCE:g}; the integrands (cubic in the distances) and their Monte Carlo variance "
+            f"(degree 6) would overflow float64 (see rfisher.validation)")
 
 
 def precision(value, name: str = "prec") -> int:
