@@ -161,7 +161,8 @@ def run_config(cfg: dict, stream) -> dict:
         # everything gradient_descent would refuse, refused before it starts
         as_batch(starts, c["student_weights"], teacher.means, teacher.weights,
                  ("student_means", "student_weights", "teacher_means", "teacher_weights"))
-        V.distances_in_range(starts, teacher.means[None], "student/teacher means")
+        V.distances_in_range(starts, np.broadcast_to(teacher.means, (len(starts), *teacher.means.shape)),
+                             "student/teacher means")
         tr = gradient_descent(starts, c["student_weights"], teacher, step_size=c["step_size"], max_steps=c["steps"],
                               objective=c["objective"], record_every=c["record_every"], monitors=c["monitors"],
                               rtol=c["rtol"], record_means=True)

@@ -252,7 +252,7 @@ def real_array(value, name: str, *, ndim: int | None = None, shape: tuple | None
             raise InvalidArgument(f"{name} must have shape {want}, got shape {arr.shape}")
     if finite and not np.all(np.isfinite(arr)):
         flat = int(np.flatnonzero(~np.isfinite(arr.ravel()))[0])
-        raise InvalidArgument(f"{name} must be finite; {name}{_index(arr, flat)} = {arr.ravel()[flat]!r}")
+        raise InvalidArgument(f"{name} must be finite; {name}{_index(arr, flat)} = {float(arr.ravel()[flat])!r}")
     return arr
 
 
@@ -263,7 +263,7 @@ def distances_in_range(means: np.ndarray, teacher_means: np.ndarray, name: str =
     pts = np.concatenate([means, teacher_means], axis=1)
     with np.errstate(over="ignore", invalid="ignore"):
         lo, hi = pts.min(axis=1), pts.max(axis=1)  # the box's diagonal bounds every distance within a factor √d
-        spread = np.sqrt(np.sum((hi - lo) ** 2, axis=-1))
+        spread = np.hypot.reduce(hi - lo, axis=-1)  # no overflow of the squares
     bad = np.flatnonzero(~(spread <= MAX_DISTANCE))
     if bad.size:
         b = int(bad[0])
