@@ -529,13 +529,13 @@ class _Started(Exception):
 def no_work(monkeypatch):
     """Replace the work of every subcommand by a stub that raises _Started (validation must come first)."""
     import rfisher
-    from rfisher import codegen_cli, descent, mixture_teacher, report
+    from rfisher import codegen_cli, descent, report, sweep
 
     def stub(*args, **kwargs):
         raise _Started
 
     for mod, name in ((rfisher, "reverse_fisher"), (rfisher, "forward_fisher"), (report, "run"),
-                      (descent, "gradient_descent"), (mixture_teacher, "separation_sweep"), (codegen_cli, "write"),
+                      (descent, "gradient_descent"), (sweep, "make_tasks"), (codegen_cli, "write"),
                       (codegen_cli, "check")):
         monkeypatch.setattr(mod, name, stub)
 
