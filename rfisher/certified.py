@@ -45,6 +45,7 @@ from functools import cache, reduce
 
 import numpy as np
 
+from rfisher import validation
 from rfisher.mixture import GaussianMixture, check_pair
 
 try:
@@ -218,8 +219,9 @@ def enclose_1d(objective: str, mu, w, nu, pi, prec: int = 128, max_radius: float
     finite or (when given) wider than ``max_radius``. With ``gradient_only`` the value is not
     integrated (it is returned as the unknown ball [0 ± inf] and not checked).
     """
-    if objective not in ("forward", "reverse"):
-        raise ValueError(f"objective must be 'forward' or 'reverse', got {objective!r}")
+    validation.choice(objective, "objective", ("forward", "reverse"))
+    prec = validation.precision(prec)
+    max_radius = validation.optional(validation.positive, max_radius, "max_radius")
     K, J = len(mu), len(nu)
     with ctx.workprec(prec):
         mu = [_ball(m) for m in mu]
@@ -298,6 +300,9 @@ def enclose(objective: str, student: GaussianMixture, teacher: GaussianMixture, 
     t_k = ⟨μ_k − c, u⟩, and ∇_{μ_j} = (1-D derivative) · u (module docstring).
     """
     check_pair(student, teacher)
+    validation.choice(objective, "objective", ("forward", "reverse"))
+    prec = validation.precision(prec)
+    max_radius = validation.optional(validation.positive, max_radius, "max_radius")
     if student.d == 1:
         return enclose_1d(objective, list(student.means[:, 0]), list(student.weights),
                           list(teacher.means[:, 0]), list(teacher.weights), prec, max_radius, gradient_only)
@@ -389,10 +394,13 @@ def certify_step(means, weights, target: float, step_size: float, candidates=("V
     of ``derivations.lyapunov`` where there is one (V_w, V_bar), else V(θ') − V(θ); for R it is
     R(θ') − R(θ), with R(θ') enclosed over the whole ball θ'. Returns {candidate: StepCertificate}.
     """
-    student = GaussianMixture(np.asarray(means, dtype=float).reshape(-1, 1), weights)
-    if not (math.isfinite(step_size) and step_size > 0):
-        raise ValueError(f"step_size must be a positive finite number, got {step_size}")
-    teacher = GaussianMixture.single([float(target)])
+    student = GaussianMixture(validation.real_array(means, "means", ndim=1).reshape(-1, 1), weights)
+    step_size = validation.positive(step_size, "step_size")
+    target = validation.finite(target, "target")
+    prec = validation.precision(prec)
+    if isinstance(candidates, str) or not isinstance(candidates, list | tuple):
+        raise validation.InvalidArgumentType(f"candidates must be a list of names, got {validation.show(candidates)}")
+    teacher = GaussianMixture.single([target])
     K = student.K
     with ctx.workprec(prec):
         enc = enclose("reverse", student, teacher, prec, gradient_only="R" not in candidates)
@@ -440,7 +448,13 @@ def certified_trajectory(means, weights, target: float, step_size: float, steps:
                          progress=None) -> CertifiedTrajectory:
     """Run ``steps`` GD steps on R (d = 1) certifying ΔV_w < 0 at each; stop at the first step that
     is not a certified decrease. ``progress(t)`` is called after each step if given."""
-    theta = np.asarray(means, dtype=float).reshape(-1)
+    steps = validation.integer(steps, "steps", minimum=0)
+    prec = validation.precision(prec)
+    if progress is not None and not callable(progress):
+        raise validation.InvalidArgumentType(f"progress must be None or a function of the step, got {validation.show(progress)}")
+    theta = validation.real_array(means, "means", ndim=1)
+    GaussianMixture(theta.reshape(-1, 1), weights)  # the weights' checks, also when steps = 0
+    step_size, target = validation.positive(step_size, "step_size"), validation.finite(target, "target")
     path, changes, verdicts, shadow = [theta.copy()], [], [], []
     stopped = None
     for t in range(steps):

@@ -1,9 +1,24 @@
-"""The ``rfisher`` command line."""
+"""The ``rfisher`` command line.
+
+Every flag, path and configuration field is checked before any work starts (``rfisher.validation``:
+argparse ``type=`` functions, then the ``--out`` paths and the run configuration): bad input ends
+with exit status 2 and one line on stderr that names the flag, never a traceback. Errors that are not
+argument errors (bugs) are not caught.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from rfisher import validation as V
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (``prog: error: message``) and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
 
 
 def _demo(args) -> int:
@@ -24,44 +39,45 @@ def _demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rfisher", description="Verify the reverse-Fisher score-matching claims.")
+    parser = _Parser(prog="rfisher", description="Verify the reverse-Fisher score-matching claims.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("codegen", help="generate rfisher/generated/ from derivations/ (or check it)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--check", action="store_true", help="exit 1, naming the files, if generated code is stale or edited")
     g.add_argument("--update", action="store_true", help="regenerate rfisher/generated/ (the default action)")
-    p.add_argument("--components", "-K", type=int, help="student components K of an extra size (with --out)")
-    p.add_argument("--teacher", "-J", type=int, help="teacher components J of an extra size (with --out)")
-    p.add_argument("--dim", "-d", type=int, help="dimension d of an extra size (with --out)")
-    p.add_argument("--out", help="folder to write into (default: rfisher/generated/)")
+    p.add_argument("--components", "-K", type=V.cli_int(1), help="student components K of an extra size (with --out)")
+    p.add_argument("--teacher", "-J", type=V.cli_int(1), help="teacher components J of an extra size (with --out)")
+    p.add_argument("--dim", "-d", type=V.cli_int(1), help="dimension d of an extra size (with --out)")
+    p.add_argument("--out", type=V.cli_writable_dir, help="folder to write into (default: rfisher/generated/)")
 
     p = sub.add_parser("demo", help="F, R and their gradients with error estimates for the example of docs/theory.md, I9")
-    p.add_argument("--rtol", type=float, default=1e-12)
+    p.add_argument("--rtol", type=V.cli_rtol, default=1e-12, help="relative tolerance in [1e-15, 1) (default 1e-12)")
 
     p = sub.add_parser("report", help="check every claim of the paper; write report.md/.html, figures, results.json")
     p.add_argument("--quick", action="store_true", help="small runs (about a minute once compiled)")
-    p.add_argument("--out", default="rfisher-report", help="output folder (default: rfisher-report)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--jobs", type=int, default=2,
+    p.add_argument("--out", type=V.cli_writable_dir, default="rfisher-report",
+                   help="output folder (default: rfisher-report)")
+    p.add_argument("--seed", type=V.cli_seed, default=0, help="a non-negative integer (default 0)")
+    p.add_argument("--jobs", type=V.cli_int(1), default=2,
                    help="worker processes (default 2: the claims that share C1's runs on one, the rest on the other)")
 
     p = sub.add_parser("run", help="run GD for one configuration (flags or a TOML/JSON file)")
-    p.add_argument("--config", help="TOML or JSON file with the fields below")
+    p.add_argument("--config", type=V.cli_readable_file, help="TOML or JSON file with the fields below")
     for name, help_ in (("student-means", "K×d list, e.g. '[[3],[-1]]'"), ("student-weights", "list"),
                         ("teacher-means", "J×d list"), ("teacher-weights", "list"), ("monitors", "e.g. V_w,R")):
         p.add_argument(f"--{name}", help=help_)
     p.add_argument("--objective", choices=["reverse", "forward"])
-    p.add_argument("--step-size", type=float)
-    p.add_argument("--steps", type=int)
+    p.add_argument("--step-size", type=V.cli_positive_float)
+    p.add_argument("--steps", type=V.cli_int(0))
     p.add_argument("--init", choices=["given", "random"])
-    p.add_argument("--n", type=int)
-    p.add_argument("--K", type=int)
-    p.add_argument("--radius", type=float)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--record-every", type=int)
-    p.add_argument("--rtol", type=float)
-    p.add_argument("--out", help="save the trajectory summary as JSON")
+    p.add_argument("--n", type=V.cli_int(1))
+    p.add_argument("--K", type=V.cli_int(1))
+    p.add_argument("--radius", type=V.cli_positive_float)
+    p.add_argument("--seed", type=V.cli_seed)
+    p.add_argument("--record-every", type=V.cli_int(1))
+    p.add_argument("--rtol", type=V.cli_rtol)
+    p.add_argument("--out", type=V.cli_writable_file, help="save the trajectory summary as JSON")
 
     p = sub.add_parser("sweep", help="C3 separation sweep on Dask: success fraction vs Δ with Wilson intervals")
     from rfisher import sweep
@@ -76,7 +92,7 @@ def _run(args) -> int:
     from rfisher import runconfig
 
     try:
-        cfg = runconfig.load_file(args.config) if args.config else {}
+        cfg = runconfig.load_file(str(args.config)) if args.config else {}
         for flag in ("student_means", "student_weights", "teacher_means", "teacher_weights"):
             v = getattr(args, flag)
             if v is not None:
@@ -90,7 +106,7 @@ def _run(args) -> int:
                 cfg[flag] = v
         summary = runconfig.run_config(cfg, sys.stdout)
     except runconfig.ConfigError as exc:
-        print(f"rfisher run: {exc}", file=sys.stderr)
+        print(f"rfisher run: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     if args.out:
         with open(args.out, "w") as fh:
@@ -100,7 +116,19 @@ def _run(args) -> int:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command line; returns the exit status (2 for bad input, also from argparse)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a bad flag (2, its one line already printed)
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        return _dispatch(args)
+    except V.InvalidArgument as exc:  # an argument error found past argparse: one line, exit 2 (bugs propagate)
+        print(f"rfisher {args.command}: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args) -> int:
     if args.command == "codegen":
         from rfisher import codegen_cli
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rfisher import compiled, lyapunov, montecarlo
+from rfisher import compiled, lyapunov, montecarlo, validation
 from rfisher.compiled import njit
 from rfisher.descent_state import STATUS_NAMES, Divergence, Settings, Status, new_state
 from rfisher.lines import line_work
@@ -138,15 +138,15 @@ def descend(state, settings, n_steps, t0, z, start, fns):
         for s in range(max(n_steps, 1)):
             ok = evaluate(b, state, settings, z, pw, work, mc_scratch, value, error, scale, fns)
             record_evaluation(b, state, ok, value, error, scale)
+            if s == 0:  # also when this evaluation flags divergence: a finite value is still the value there
+                for q in range(3):
+                    start[b, q] = state.current[b, q]
             code = divergence_of(b, state, settings, value)
             if code != Divergence.NONE:
                 state.status[b] = Status.DIVERGED
                 state.diverged_at[b] = t0 + s
                 state.divergence[b] = code
                 break
-            if s == 0:
-                for q in range(3):
-                    start[b, q] = state.current[b, q]
             if n_steps == 0:
                 break
             if settings.grad_tol > 0.0 and state.current[b, 2] <= settings.grad_tol:
@@ -215,10 +215,13 @@ class _Monitors:
     def __init__(self, specs, K, d, B):
         self.items = []
         for spec in specs:
-            m = lyapunov.resolve(spec, K, d)
+            try:
+                m = lyapunov.resolve(spec, K, d)
+            except validation.InvalidArgument as exc:
+                raise validation.InvalidArgument(f"monitors: {exc}") from None
             name = m if isinstance(m, str) else m.name
             if name in self.names:
-                raise ValueError(f"monitor {name!r} given twice")
+                raise validation.InvalidArgument(f"monitors: {name!r} given twice")
             self.items.append(m)
         self.max_inc = {n: np.full(B, -np.inf) for n in self.names}
         self.slack = {n: np.zeros(B) for n in self.names}
@@ -294,24 +297,32 @@ class _Recorder:
         self.row += 1
 
 
-def _validate(objective, step_size, max_steps, record_every, grad_tol, param_tol, teacher, rule, samples):
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-    if not (np.isfinite(step_size) and step_size > 0):
-        raise ValueError(f"step_size must be a positive finite number, got {step_size!r}")
-    if int(max_steps) != max_steps or max_steps < 0:
-        raise ValueError(f"max_steps must be a non-negative integer, got {max_steps!r}")
-    if int(record_every) != record_every or record_every < 1:
-        raise ValueError(f"record_every must be a positive integer, got {record_every!r}")
-    for name, v in (("grad_tol", grad_tol), ("param_tol", param_tol)):
-        if v is not None and not (v > 0):
-            raise ValueError(f"{name} must be positive, got {v!r}")
+def _validate(objective, step_size, max_steps, record_every, grad_tol, param_tol, teacher, rule, samples, *,
+              monitors=(), divergence_factor=1e6, escape_radius=1e6, rtol=1e-10, atol=1e-12, seed=0,
+              record_means=True, progress=None):
+    """Every argument of ``gradient_descent`` but the means, checked and canonical (``rfisher.validation``)."""
+    V = validation
+    out = dict(objective=V.choice(objective, "objective", OBJECTIVES), step_size=V.positive(step_size, "step_size"),
+               max_steps=V.integer(max_steps, "max_steps", minimum=0),
+               record_every=V.integer(record_every, "record_every", minimum=1),
+               grad_tol=V.optional(V.positive, grad_tol, "grad_tol"), param_tol=V.optional(V.positive, param_tol, "param_tol"),
+               rule=V.choice(rule, "rule", ("auto", "grid", "montecarlo")),
+               samples=V.integer(samples, "samples", 2, V.MAX_SAMPLES), seed=V.seed(seed),
+               # inf switches a divergence check off; below 1 the first evaluation itself would count as growth
+               divergence_factor=V.at_least(divergence_factor, "divergence_factor", 1.0, allow_inf=True),
+               escape_radius=V.positive(escape_radius, "escape_radius", allow_inf=True),
+               rtol=V.rtol(rtol), atol=V.atol(atol), record_means=V.flag(record_means, "record_means"),
+               progress=V.optional(V.flag, progress, "progress"))
+    if out["max_steps"] // out["record_every"] + 2 > V.MAX_RECORDS:
+        raise V.InvalidArgument(f"max_steps = {out['max_steps']} with record_every = {out['record_every']} would record "
+                                f"{out['max_steps'] // out['record_every'] + 2} rows, more than {V.MAX_RECORDS}; "
+                                "raise record_every")
     if not isinstance(teacher, GaussianMixture):
-        raise ValueError("teacher must be a GaussianMixture")
-    if rule not in ("auto", "grid", "montecarlo"):
-        raise ValueError(f"rule must be 'auto', 'grid' or 'montecarlo', got {rule!r}")
-    if rule == "montecarlo" and (int(samples) != samples or samples < 2):
-        raise ValueError(f"samples must be an integer ≥ 2, got {samples!r}")
+        raise V.InvalidArgumentType(f"teacher must be a GaussianMixture, got {type(teacher).__name__} {V.show(teacher)}")
+    if isinstance(monitors, str) or not isinstance(monitors, list | tuple):
+        raise V.InvalidArgumentType(f"monitors must be a list of candidates (names such as 'V_w', 'R', or candidate "
+                                    f"objects), got {V.show(monitors)}")
+    return out
 
 
 def gradient_descent(initial_means, weights, teacher: GaussianMixture, *, step_size: float, max_steps: int,
@@ -331,9 +342,15 @@ def gradient_descent(initial_means, weights, teacher: GaussianMixture, *, step_s
     "auto": the grid when the reduced dimension min(d, K + J − 2) is at most 3, Monte Carlo above.
     ``progress``: a progress line on stderr (default: when stderr is a terminal and the run is long).
     """
-    _validate(objective, step_size, max_steps, record_every, grad_tol, param_tol, teacher, rule, samples)
-    init = np.asarray(initial_means, dtype=float)
-    mu, w, nu, p = as_batch(init[None] if init.ndim == 2 else init, weights, teacher.means, teacher.weights)
+    args = _validate(objective, step_size, max_steps, record_every, grad_tol, param_tol, teacher, rule, samples,
+                     monitors=monitors, divergence_factor=divergence_factor, escape_radius=escape_radius, rtol=rtol,
+                     atol=atol, seed=seed, record_means=record_means, progress=progress)
+    step_size, max_steps, record_every, rtol, atol = (args[k] for k in ("step_size", "max_steps", "record_every", "rtol",
+                                                                        "atol"))
+    init = validation.real_array(initial_means, "initial_means", finite=False)
+    names = ("initial_means", "weights", "teacher.means", "teacher.weights")
+    mu, w, nu, p = as_batch(init[None] if init.ndim == 2 else init, weights, teacher.means, teacher.weights, names)
+    validation.distances_in_range(mu, nu, "initial_means/teacher means")
     B, K, d = mu.shape
     shift = teacher_shift(nu, p)  # work in coordinates centred at the teacher's mean (quadrature.centered)
     mu_c, nu_c = centered(mu, nu, p)
@@ -417,8 +434,14 @@ def random_initializations(seed: int, n: int, K: int, d: int, radius: float, *, 
     """n initial means (n, K, d), uniform in the ball of ``radius`` around ``target`` (default 0).
 
     With probability ``coincide`` a component copies the previous one (coinciding components).
-    Deterministic in ``seed``.
+    Deterministic in ``seed``. ``seed`` ≥ 0, n ≥ 0, K ≥ 1, d ≥ 1 integers; ``radius`` finite > 0;
+    ``target`` None or a finite point of shape (d,); ``coincide`` in [0, 1].
     """
+    V = validation
+    seed, n, K, d = V.seed(seed), V.integer(n, "n", minimum=0), V.integer(K, "K", minimum=1), V.integer(d, "d", minimum=1)
+    radius, coincide = V.positive(radius, "radius"), V.probability(coincide, "coincide")
+    if target is not None:
+        target = V.real_array(target, "target", shape=(d,))
     rng = np.random.default_rng(seed)
     direction = rng.standard_normal((n, K, d))
     direction /= np.linalg.norm(direction, axis=-1, keepdims=True)
@@ -429,4 +452,4 @@ def random_initializations(seed: int, n: int, K: int, d: int, radius: float, *, 
         copy[:, 0] = False
         for k in range(1, K):  # a loop over K ≤ a handful of components, not over trajectories
             pts[copy[:, k], k] = pts[copy[:, k], k - 1]
-    return pts + (0.0 if target is None else np.asarray(target, dtype=float))
+    return pts + (0.0 if target is None else target)

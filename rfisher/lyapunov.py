@@ -34,6 +34,7 @@ from functools import cache
 import numpy as np
 
 from rfisher import generated_modules
+from rfisher.validation import InvalidArgument
 
 OBJECTIVE = "R"
 
@@ -99,7 +100,7 @@ def builtin(name: str, K: int, d: int) -> Monitor:
 
     known = {c.name: c for c in lyapunov.BUILTIN}
     if name not in known:
-        raise ValueError(f"unknown Lyapunov candidate {name!r}: use one of {(*known, OBJECTIVE)}, a UserCandidate "
+        raise InvalidArgument(f"unknown Lyapunov candidate {name!r}: use one of {(*known, OBJECTIVE)}, a UserCandidate "
                          "or a FamilyMember")
     if known[name].member_of is not None:
         family, parameter = known[name].member_of
@@ -160,7 +161,7 @@ def _lambdified(name: str, builder: Callable, K: int, d: int) -> Monitor:
     V = sp.sympify(builder(ms))
     free = V.free_symbols - {c for row in ms.mu for c in row} - set(ms.w) - set(ms.target)
     if free:
-        raise ValueError(f"candidate {name!r} uses symbols other than ms.mu, ms.w, ms.target: {sorted(map(str, free))}")
+        raise InvalidArgument(f"candidate {name!r} uses symbols other than ms.mu, ms.w, ms.target: {sorted(map(str, free))}")
     mu = [c for row in ms.mu for c in row]
     g = [c for row in ms.g for c in row]
     args = [*mu, *ms.w, *ms.target]
@@ -184,7 +185,7 @@ def resolve(spec, K: int, d: int) -> Monitor | str:
     if spec == OBJECTIVE:
         return OBJECTIVE
     if not isinstance(spec, str):
-        raise ValueError(f"a Lyapunov candidate is a name, a UserCandidate or a FamilyMember, got {spec!r}")
+        raise InvalidArgument(f"a Lyapunov candidate is a name, a UserCandidate or a FamilyMember, got {spec!r}")
     return builtin(spec, K, d)
 
 

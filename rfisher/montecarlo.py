@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rfisher import compiled
+from rfisher import compiled, validation
 from rfisher.compiled import njit
 from rfisher.mixture import as_batch
 from rfisher.pointwise import softmax_columns
@@ -104,12 +104,14 @@ def samples_for(seed: int, pairs: int, d: int) -> np.ndarray:
 
 def integrate(objective, means, weights, teacher_means, teacher_weights=None, *, samples=2**16, seed=0) -> MonteCarloResult:
     """Monte Carlo estimate of E[[||e||², gradient integrand]] with its standard error; ``samples``
-    points per component (samples/2 antithetic pairs)."""
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-    if samples < 4 or samples % 2:
-        raise ValueError(f"samples must be an even number ≥ 4, got {samples!r}")
+    points per component (samples/2 antithetic pairs). ``samples`` an even integer ≥ 4, ``seed`` a
+    non-negative integer, means spanning at most 1e50 (``rfisher.validation``)."""
+    validation.choice(objective, "objective", OBJECTIVES)
+    samples, seed = validation.integer(samples, "samples", 4, validation.MAX_SAMPLES), validation.seed(seed)
+    if samples % 2:
+        raise validation.InvalidArgument(f"samples must be an even number ≥ 4, got {samples!r}")
     mu, w, nu, p = as_batch(means, weights, teacher_means, teacher_weights)
+    validation.distances_in_range(mu, nu)
     mu, nu = centered(mu, nu, p)
     B, K, d = mu.shape
     J = nu.shape[1]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rfisher import quadrature
+from rfisher import quadrature, validation
 from rfisher.mixture import GaussianMixture, check_pair
 
 
@@ -24,7 +24,8 @@ class FisherResult:
 
     ``value_error`` and ``gradient_error`` bound the absolute error (quadrature: the
     conservative estimate of ``rfisher.quadrature``; Monte Carlo: 3 standard errors, see
-    ``rfisher.montecarlo``). ``converged`` says whether the requested tolerance was met.
+    ``rfisher.montecarlo``). ``converged`` says whether the requested tolerance was met; a result
+    with a non-finite value, gradient or error is never converged (``__post_init__`` enforces it).
     """
 
     objective: str
@@ -36,6 +37,11 @@ class FisherResult:
     rule: str
     converged: bool
 
+    def __post_init__(self):
+        finite = (np.isfinite(self.value) and np.isfinite(self.value_error) and np.all(np.isfinite(self.gradient))
+                  and np.all(np.isfinite(self.gradient_error)))
+        object.__setattr__(self, "converged", bool(self.converged and finite))
+
     def __repr__(self) -> str:
         return (
             f"FisherResult({self.objective}: value={self.value!r} ± {self.value_error:.1e}, "
@@ -46,6 +52,13 @@ class FisherResult:
 
 def _evaluate(objective, student, teacher, rtol, atol, rule, samples, seed) -> FisherResult:
     check_pair(student, teacher)
+    validation.choice(rule, "rule", ("quadrature", "montecarlo"))
+    rtol, atol = validation.rtol(rtol), validation.atol(atol)
+    if rule == "montecarlo":
+        samples, seed = validation.integer(samples, "samples", 4, validation.MAX_SAMPLES), validation.seed(seed)
+        if samples % 2:
+            raise validation.InvalidArgument(f"samples must be an even number ≥ 4, got {samples!r}")
+    validation.distances_in_range(student.means[None], teacher.means[None], "student/teacher means")
     K, d = student.K, student.d
     if rule == "quadrature":
         res = quadrature.integrate(objective, student.means[None], student.weights, teacher.means,
@@ -56,9 +69,9 @@ def _evaluate(objective, student, teacher, rtol, atol, rule, samples, seed) -> F
 
         res = montecarlo.integrate(objective, student.means[None], student.weights, teacher.means,
                                    teacher.weights, samples=samples, seed=seed)
-        value, error, nodes, ok = res.value[0], 3 * res.stderr[0], int(res.nodes), True
-    else:
-        raise ValueError(f"rule must be 'quadrature' or 'montecarlo', got {rule!r}")
+        # a Monte Carlo estimate has no tolerance to meet: it counts as converged when it is finite
+        value, error, nodes = res.value[0], 3 * res.stderr[0], int(res.nodes)
+        ok = bool(np.all(np.isfinite(value)) and np.all(np.isfinite(error)))
     return FisherResult(
         objective=objective,
         value=float(value[0]),
@@ -73,11 +86,14 @@ def _evaluate(objective, student, teacher, rtol, atol, rule, samples, seed) -> F
 
 def reverse_fisher(student: GaussianMixture, teacher: GaussianMixture, *, rtol=1e-12, atol=0.0,
                    rule="quadrature", samples=2**16, seed=0) -> FisherResult:
-    """R(θ) = E_{q_θ}||∇log q_θ − ∇log p||² and ∇_μ R (including the moving-measure term)."""
+    """R(θ) = E_{q_θ}||∇log q_θ − ∇log p||² and ∇_μ R (including the moving-measure term).
+
+    ``rtol`` in [1e−15, 1), ``atol`` ≥ 0 finite; the means may span at most 1e50 (the ranges and
+    their reasons: ``rfisher.validation``). Bad arguments raise ``InvalidArgument`` naming them."""
     return _evaluate("reverse", student, teacher, rtol, atol, rule, samples, seed)
 
 
 def forward_fisher(student: GaussianMixture, teacher: GaussianMixture, *, rtol=1e-12, atol=0.0,
                    rule="quadrature", samples=2**16, seed=0) -> FisherResult:
-    """F(θ) = E_p||∇log q_θ − ∇log p||² and ∇_μ F."""
+    """F(θ) = E_p||∇log q_θ − ∇log p||² and ∇_μ F (arguments as for ``reverse_fisher``)."""
     return _evaluate("forward", student, teacher, rtol, atol, rule, samples, seed)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rfisher import compiled, lines
+from rfisher import compiled, lines, validation
 from rfisher.compiled import njit
 from rfisher.lines import (
     ABS,
@@ -449,11 +449,12 @@ def integrate_batch(means, weights, teacher_means, teacher_weights, reverse, rto
 # --- Python API ----------------------------------------------------------------------------------
 
 
-def _check(objective, rtol):
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-    if not (0 < rtol < 1):
-        raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
+def _check(objective, rtol, atol=0.0, max_refine=0, max_nodes=MAX_NODES):
+    """The entry-point checks (``rfisher.validation``: the ranges and their reasons)."""
+    validation.choice(objective, "objective", OBJECTIVES)
+    validation.integer(max_refine, "max_refine", 0, validation.MAX_REFINE)
+    validation.integer(max_nodes, "max_nodes", 1, 2**53)
+    return validation.rtol(rtol), validation.atol(atol)
 
 
 def integrate_prepared(objective, mu, w, nu, p, rtol=1e-12, atol=0.0, max_refine=4, max_nodes=MAX_NODES):
@@ -479,9 +480,14 @@ def integrate(objective, means, weights, teacher_means, teacher_weights=None, *,
     (J,) or (B, J) (default uniform). Returns a QuadratureResult with value[:, 0] the objective
     (F or R) and value[:, 1:] its gradient, flattened as (K, d). One compiled call plans, sums,
     estimates and refines every parameter set.
+
+    ``rtol`` in [1e−15, 1), ``atol`` ≥ 0, ``max_refine`` in [0, 64], ``max_nodes`` ≥ 1 (the work limit
+    of one pass: past it the set is flagged not converged), means spanning at most 1e50
+    (``rfisher.validation`` states the ranges and why); bad arguments raise ``InvalidArgument``.
     """
-    _check(objective, rtol)
+    rtol, atol = _check(objective, rtol, atol, max_refine, max_nodes)
     mu, w, nu, p = as_batch(means, weights, teacher_means, teacher_weights)
+    validation.distances_in_range(mu, nu)
     mu, nu = centered(mu, nu, p)
     return integrate_prepared(objective, mu, w, nu, p, rtol, atol, max_refine, max_nodes)
 
@@ -503,8 +509,8 @@ def expectation(f, means, weights, teacher_means, teacher_weights=None, *, under
     identities, not a hot path."""
     from rfisher.planning import pole_step
 
-    if under not in ("student", "teacher"):
-        raise ValueError(f"under must be 'student' or 'teacher', got {under!r}")
+    validation.choice(under, "under", ("student", "teacher"))
+    rtol = validation.rtol(rtol)
     mu, w, nu, p = as_batch(np.asarray(means)[None], weights, teacher_means, teacher_weights)
     d = mu.shape[2]
     pts = np.concatenate([mu[0], nu[0]])

@@ -21,109 +21,153 @@ from __future__ import annotations
 
 import json
 import tomllib
-from pathlib import Path
 
 import numpy as np
+
+from rfisher import validation as V
 
 FIELDS = {"student_means", "student_weights", "teacher_means", "teacher_weights", "objective", "step_size", "steps",
           "init", "n", "radius", "K", "seed", "record_every", "monitors", "rtol"}
 
 
-class ConfigError(ValueError):
-    pass
+class ConfigError(V.InvalidArgument):
+    """A bad configuration file or field (an ``InvalidArgument``: the message names the field)."""
 
 
 def load_file(path: str) -> dict:
-    p = Path(path)
-    if not p.exists():
-        raise ConfigError(f"config file {path!r} does not exist")
-    text = p.read_text()
+    """The fields of a TOML (``.toml``) or JSON file, which must be a readable UTF-8 file holding a table."""
     try:
-        data = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
+        p = V.readable_file(path, "config file")
+        text = p.read_bytes().decode("utf-8")
+    except V.InvalidArgument as exc:
+        raise ConfigError(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path!r} is not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path!r} cannot be read: {exc.strerror}") from None
+    kind = "TOML" if p.suffix == ".toml" else "JSON"
+    try:
+        data = tomllib.loads(text) if kind == "TOML" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"config file {path!r} is not valid {'TOML' if p.suffix == '.toml' else 'JSON'}: {exc}") from exc
+        raise ConfigError(f"config file {path!r} is not valid {kind}: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path!r} must hold a table/object of fields")
     return data
 
 
-def _field(cfg, name, kind, required=False, default=None):
+def _matrix(v, name):
+    arr = V.real_array(v, name)
+    if arr.ndim != 2:
+        raise ConfigError(f"{name} must be a list of lists (one row per component), got {V.show(v)}")
+    return arr
+
+
+def _vector(v, name):
+    arr = V.real_array(v, name)
+    if arr.ndim != 1:
+        raise ConfigError(f"{name} must be a list of numbers, got {V.show(v)}")
+    return arr
+
+
+def _strlist(v, name):
+    if isinstance(v, str):
+        v = [s.strip() for s in v.split(",") if s.strip()]
+    if not isinstance(v, list | tuple) or not all(isinstance(s, str) for s in v):
+        raise ConfigError(f"{name} must be a list of names, got {V.show(v)}")
+    return list(v)
+
+
+#: How each field is checked (``rfisher.validation``); the name in a message is "field 'name'".
+CHECKS = {
+    "student_means": _matrix,
+    "teacher_means": _matrix,
+    "student_weights": _vector,
+    "teacher_weights": _vector,
+    "objective": lambda v, n: V.choice(v, n, ("reverse", "forward")),
+    "init": lambda v, n: V.choice(v, n, ("given", "random")),
+    "step_size": V.positive,
+    "steps": lambda v, n: V.integer(v, n, minimum=0),
+    "n": lambda v, n: V.integer(v, n, minimum=1),
+    "K": lambda v, n: V.integer(v, n, minimum=1),
+    "radius": V.positive,
+    "seed": V.seed,
+    "record_every": lambda v, n: V.integer(v, n, minimum=1),
+    "monitors": _strlist,
+    "rtol": V.rtol,
+}
+
+
+def _field(cfg, name, required=False, default=None):
     if name not in cfg or cfg[name] is None:
         if required:
             raise ConfigError(f"field {name!r} is required")
         return default
-    v = cfg[name]
+    label = f"field {name!r}"
     try:
-        if kind == "matrix":
-            arr = np.array(v, dtype=float)
-            if arr.ndim != 2:
-                raise ConfigError(f"field {name!r} must be a list of lists (one row per component), got {v!r}")
-            return arr
-        if kind == "vector":
-            arr = np.array(v, dtype=float)
-            if arr.ndim != 1:
-                raise ConfigError(f"field {name!r} must be a list of numbers, got {v!r}")
-            return arr
-        if kind == "float":
-            return float(v)
-        if kind == "int":
-            if isinstance(v, bool) or float(v) != int(v):
-                raise ConfigError(f"field {name!r} must be an integer, got {v!r}")
-            return int(v)
-        if kind == "str":
-            if not isinstance(v, str):
-                raise ConfigError(f"field {name!r} must be a string, got {v!r}")
-            return v
-        if kind == "strlist":
-            if isinstance(v, str):
-                v = [s.strip() for s in v.split(",") if s.strip()]
-            if not all(isinstance(s, str) for s in v):
-                raise ConfigError(f"field {name!r} must be a list of names, got {v!r}")
-            return list(v)
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, ConfigError):
-            raise
-        raise ConfigError(f"field {name!r}: cannot read {v!r} as {kind}") from exc
-    raise AssertionError(kind)
+        value = CHECKS[name](cfg[name], label)
+    except V.InvalidArgument as exc:
+        raise ConfigError(str(exc)) from None
+    return value
+
+
+def validate(cfg: dict) -> dict:
+    """Every field checked and canonical (defaults filled in), before any work; raises ``ConfigError``."""
+    if not isinstance(cfg, dict):
+        raise ConfigError("a configuration is a table of fields")
+    unknown = set(cfg) - FIELDS
+    if unknown:
+        raise ConfigError(f"unknown field(s) {sorted(unknown)}; known fields: {sorted(FIELDS)}")
+    out = {"teacher_means": _field(cfg, "teacher_means", required=True), "teacher_weights": _field(cfg, "teacher_weights"),
+           "init": _field(cfg, "init", default="given"), "student_weights": _field(cfg, "student_weights"),
+           "steps": _field(cfg, "steps", required=True), "step_size": _field(cfg, "step_size", required=True),
+           "objective": _field(cfg, "objective", default="reverse"), "monitors": _field(cfg, "monitors", default=[]),
+           "rtol": _field(cfg, "rtol", default=1e-10)}
+    if out["init"] == "given":
+        out["student_means"] = _field(cfg, "student_means", required=True)
+    else:
+        out.update(K=_field(cfg, "K", required=True), n=_field(cfg, "n", default=1),
+                   radius=_field(cfg, "radius", default=5.0), seed=_field(cfg, "seed", default=0))
+    out["record_every"] = _field(cfg, "record_every", default=max(1, out["steps"] // 20))
+    known = _monitor_names()
+    for m in out["monitors"]:
+        if m not in known:
+            raise ConfigError(f"field 'monitors': unknown Lyapunov candidate {m!r}; known: {sorted(known)}")
+    return out
+
+
+def _monitor_names() -> set[str]:
+    from derivations import lyapunov
+    from rfisher.lyapunov import OBJECTIVE
+
+    return {c.name for c in lyapunov.BUILTIN} | {OBJECTIVE}
 
 
 def run_config(cfg: dict, stream) -> dict:
     """Validate ``cfg``, run GD, print a summary; returns the summary (JSON-ready)."""
     from rfisher import GaussianMixture
     from rfisher.descent import gradient_descent, random_initializations
+    from rfisher.mixture import as_batch
 
-    unknown = set(cfg) - FIELDS
-    if unknown:
-        raise ConfigError(f"unknown field(s) {sorted(unknown)}; known fields: {sorted(FIELDS)}")
-    teacher_means = _field(cfg, "teacher_means", "matrix", required=True)
+    c = validate(cfg)
     try:
-        teacher = GaussianMixture(teacher_means, _field(cfg, "teacher_weights", "vector"))
-    except ValueError as exc:
-        raise ConfigError(f"field 'teacher_means'/'teacher_weights': {exc}") from exc
-    init = _field(cfg, "init", "str", default="given")
-    if init not in ("given", "random"):
-        raise ConfigError(f"field 'init' must be 'given' or 'random', got {init!r}")
-    if init == "given":
-        means = _field(cfg, "student_means", "matrix", required=True)
-        starts = means[None]
-    else:
-        K = _field(cfg, "K", "int", required=True)
-        n = _field(cfg, "n", "int", default=1)
-        radius = _field(cfg, "radius", "float", default=5.0)
-        if K < 1 or n < 1 or not radius > 0:
-            raise ConfigError("fields 'K', 'n' must be ≥ 1 and 'radius' > 0")
-        starts = random_initializations(_field(cfg, "seed", "int", default=0), n, K, teacher.d, radius,
-                                        target=teacher.mean)
-    weights = _field(cfg, "student_weights", "vector")
-    steps = _field(cfg, "steps", "int", required=True)
+        teacher = GaussianMixture(c["teacher_means"], c["teacher_weights"])
+    except V.InvalidArgument as exc:
+        raise ConfigError(f"field 'teacher_means'/'teacher_weights': {exc}") from None
     try:
-        tr = gradient_descent(starts, weights, teacher, step_size=_field(cfg, "step_size", "float", required=True),
-                              max_steps=steps, objective=_field(cfg, "objective", "str", default="reverse"),
-                              record_every=_field(cfg, "record_every", "int", default=max(1, steps // 20)),
-                              monitors=_field(cfg, "monitors", "strlist", default=[]),
-                              rtol=_field(cfg, "rtol", "float", default=1e-10), record_means=True)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
+        if c["init"] == "given":
+            starts = c["student_means"][None]
+        else:
+            starts = random_initializations(c["seed"], c["n"], c["K"], teacher.d, c["radius"], target=teacher.mean)
+        # everything gradient_descent would refuse, refused before it starts
+        as_batch(starts, c["student_weights"], teacher.means, teacher.weights,
+                 ("student_means", "student_weights", "teacher_means", "teacher_weights"))
+        V.distances_in_range(starts, np.broadcast_to(teacher.means, (len(starts), *teacher.means.shape)),
+                             "student/teacher means")
+        tr = gradient_descent(starts, c["student_weights"], teacher, step_size=c["step_size"], max_steps=c["steps"],
+                              objective=c["objective"], record_every=c["record_every"], monitors=c["monitors"],
+                              rtol=c["rtol"], record_means=True)
+    except V.InvalidArgument as exc:
+        raise ConfigError(str(exc)) from None
     summary = {"objective": tr.objective, "step_size": tr.step_size, "steps": tr.steps.tolist(), "status": tr.status.tolist(),
                "initial_means": tr.initial_means.tolist(), "final_means": tr.final_means.tolist(),
                "final_value": tr.values[-1].tolist(), "final_value_error": tr.value_errors[-1].tolist(),

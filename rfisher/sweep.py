@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from rfisher import store as S
+from rfisher import validation as V
 from rfisher.statistics import sqrt_log_fit, threshold, wilson_interval
 
 EXPERIMENT = "c3"
@@ -506,7 +507,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=positive_int, default=C3Settings.steps)
     p.add_argument("--step-size", type=positive_float, default=C3Settings.step_size)
     p.add_argument("--eps", type=positive_float, default=C3Settings.eps, help="success tolerance ε")
-    p.add_argument("--rtol", type=positive_float, default=C3Settings.rtol)
+    p.add_argument("--rtol", type=V.cli_rtol, default=C3Settings.rtol)
     p.add_argument("--scheme", choices=["teacher", "box"], default="teacher")
     p.add_argument("--layout", choices=["random", "line", "simplex"], default="random")
     p.add_argument("--rule", choices=["auto", "grid", "montecarlo"], default="auto",
@@ -519,7 +520,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunk", type=positive_int, default=20, help="seeds per task")
     p.add_argument("--store", help="results store (SQLite file); default OUT/sweep.sqlite with --out, else temporary")
     p.add_argument("--resume", action="store_true", help="continue a store: skip the keys already in it")
-    p.add_argument("--out", help="folder for the table (CSV, Parquet) and the figure")
+    p.add_argument("--out", type=V.cli_writable_dir, help="folder for the table (CSV, Parquet) and the figure")
     p.add_argument("--plot", metavar="STORE", help="redraw table and figure from a store without computing")
     p.add_argument("--scheduler", metavar="ADDRESS", help="use the Dask cluster at ADDRESS (default: a local one)")
     p.add_argument("--workers", type=positive_int, help="workers of the local cluster (default: the cores)")
