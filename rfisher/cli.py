@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=V.cli_seed, default=0, help="a non-negative integer (default 0)")
     p.add_argument("--jobs", type=V.cli_int(1), default=2,
                    help="worker processes (default 2: the claims that share C1's runs on one, the rest on the other)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the claim groups as tasks on the Dask cluster at ADDRESS (needs the sweep extra)")
 
     p = sub.add_parser("run", help="run GD for one configuration (flags or a TOML/JSON file)")
     p.add_argument("--config", type=V.cli_readable_file, help="TOML or JSON file with the fields below")
@@ -140,7 +142,7 @@ def _dispatch(args) -> int:
 
         from rfisher import report
 
-        return report.run(Path(args.out), args.quick, args.seed, jobs=args.jobs)
+        return report.run(Path(args.out), args.quick, args.seed, jobs=args.jobs, scheduler=args.scheduler)
     if args.command == "run":
         return _run(args)
     if args.command == "sweep":

@@ -53,40 +53,20 @@ from rfisher.statistics import sqrt_log_fit, threshold, wilson_interval
 
 EXPERIMENT = "c3"
 
-# --- argument types (small ones, for the command line) -----------------------------------------------
+# --- argument types (the validation layer's) ------------------------------------------------------------
+
+positive_int = V.cli_int(1)
+positive_float = V.cli_positive_float
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer ≥ 1."""
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
+def _level(value, name: str) -> float:
+    x = V.interval(value, name, 0.0, 1.0)
+    if x == 0.0:
+        raise V.InvalidArgument(f"{name or 'the level'} must be in (0, 1), got 0.0")
+    return x
 
 
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
-    return v
-
-
-def level_float(text: str) -> float:
-    """argparse type: a number strictly between 0 and 1."""
-    try:
-        v = float(text)
-    except ValueError:
-        v = math.nan
-    if not 0 < v < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
-    return v
+level_float = V._cli(_level, V._parse_float, "level")
 
 
 # --- settings and tasks --------------------------------------------------------------------------------
