@@ -118,3 +118,16 @@ def test_R_decreases_along_one_step(cfg):
     """R itself: the searches found no one-step increase for η ≤ 0.3 (descent lemma regime)."""
     dv, slack = counterexamples.one_step("R", cfg)
     assert dv <= slack
+
+
+def test_user_candidates_with_one_name_and_different_formulas_stay_apart():
+    """The formula is part of a candidate's identity: same name, different builders → different monitors
+    (a cache keyed on the name alone would hand the second the first's compiled formula)."""
+    quadratic = lyapunov.UserCandidate("V_user", lambda ms: sum((m - t) ** 2 for m, t in zip(ms.mu[0], ms.target)))
+    quartic = lyapunov.UserCandidate("V_user", lambda ms: sum((m - t) ** 4 for m, t in zip(ms.mu[0], ms.target)))
+    assert quadratic != quartic
+    mu = np.array([[[2.0], [0.0]]])
+    w = np.array([[0.5, 0.5]])
+    target = np.zeros(1)
+    assert float(quadratic.resolve(2, 1).value(mu, w, target)[0]) == 4.0
+    assert float(quartic.resolve(2, 1).value(mu, w, target)[0]) == 16.0
