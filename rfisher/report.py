@@ -156,11 +156,12 @@ def draw_figures(results, out: Path, settings) -> dict:
     return figs
 
 
-def run(out: Path, quick: bool, seed: int, stream=sys.stdout, jobs: int = 2, ids=None, scheduler: str | None = None) -> int:
+def run(out: Path, quick: bool, seed: int, stream=None, jobs: int = 2, ids=None, scheduler: str | None = None) -> int:
     """Run every claim of the registry (or ``ids``) and write the report. With ``jobs`` > 1 the claims
     run in that many worker processes (``process_groups``); with ``scheduler`` (a Dask scheduler address,
     needs the sweep extra) each group is a task on that cluster. The results do not depend on the split
     or the scheduling: every claim draws from its own seeds."""
+    stream = sys.stdout if stream is None else stream  # looked up at call time (a captured stdout)
     import numpy
     import sympy
 
