@@ -74,17 +74,19 @@ def record_evaluation(b, state, ok, value, error, scale):
     for p in range(P):
         big = max(big, abs(scale[p]))
     gnorm = 0.0
+    worst = state.worst_relative_error  # locals: a tuple field read in a loop costs a refcount pair
     for p in range(P):
-        state.worst_relative_error[b] = max(state.worst_relative_error[b], error[p] / big)
+        worst[b] = max(worst[b], error[p] / big)
         if p > 0:
             gnorm += value[p] * value[p]
-    state.current[b, 0] = value[0]
-    state.current[b, 1] = error[0]
-    state.current[b, 2] = math.sqrt(gnorm)
+    current, grad, grad_error = state.current, state.grad, state.grad_error
+    current[b, 0] = value[0]
+    current[b, 1] = error[0]
+    current[b, 2] = math.sqrt(gnorm)
     for i in range(K):
         for a in range(D):
-            state.grad[b, i, a] = value[1 + i * D + a]
-            state.grad_error[b, i, a] = error[1 + i * D + a]
+            grad[b, i, a] = value[1 + i * D + a]
+            grad_error[b, i, a] = error[1 + i * D + a]
 
 
 @njit
@@ -99,10 +101,11 @@ def divergence_of(b, state, settings, value):
         state.first_value[b] = value[0]
     if value[0] > settings.divergence_factor * max(state.first_value[b], 1e-300):
         return Divergence.GREW
-    K, D = state.means.shape[1:]
+    means = state.means
+    K, D = means.shape[1:]
     for i in range(K):
         for a in range(D):
-            if abs(state.means[b, i, a]) > settings.escape_radius:
+            if abs(means[b, i, a]) > settings.escape_radius:
                 return Divergence.ESCAPED
     return Divergence.NONE
 
@@ -110,12 +113,13 @@ def divergence_of(b, state, settings, value):
 @njit
 def step(b, state, settings):
     """θ ← θ − η∇ for trajectory b; returns the largest move of a coordinate."""
-    K, D = state.means.shape[1:]
+    means, grad = state.means, state.grad
+    K, D = means.shape[1:]
     moved = 0.0
     for i in range(K):
         for a in range(D):
-            delta = settings.step_size * state.grad[b, i, a]
-            state.means[b, i, a] -= delta
+            delta = settings.step_size * grad[b, i, a]
+            means[b, i, a] -= delta
             moved = max(moved, abs(delta))
     state.steps[b] += 1
     return moved
