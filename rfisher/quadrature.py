@@ -195,15 +195,16 @@ def centre_frame(c, centers, cweights, mu, w, nu, pi, rank, lam0, mu_c, nu_c, xb
 
 
 @njit
-def smooth(centers, cweights, mu, w, nu, pi, rank, lam0, pw, work, fns):
+def smooth(centers, cweights, mu, w, nu, pi, rank, lam0, mu_c, nu_c, xb, alpha_s, alpha_t, basis, normals, gammas, lams,
+           offsets, fns):
     """True if for every component every transition carrying mass has its poles at least GH_POLE from
     the real axis (π/γ ≥ GH_POLE): the integrand is then analytic in a wide strip around the whole
-    reduced space, and the Gauss–Hermite rule converges fast."""
+    reduced space, and the Gauss–Hermite rule converges fast. The scratch of ``centre_frame``, one by one."""
     for c in range(centers.shape[0]):
-        T = centre_frame(c, centers, cweights, mu, w, nu, pi, rank, lam0, pw.mu_c, pw.nu_c, work.xb, pw.alpha_s, pw.alpha_t,
-                         pw.basis, pw.normals, pw.gammas, pw.lams, pw.offsets, fns)
+        T = centre_frame(c, centers, cweights, mu, w, nu, pi, rank, lam0, mu_c, nu_c, xb, alpha_s, alpha_t, basis, normals,
+                         gammas, lams, offsets, fns)
         for t in range(T):
-            if math.pi / pw.gammas[t] < GH_POLE:
+            if math.pi / gammas[t] < GH_POLE:
                 return False
     return True
 
@@ -378,7 +379,8 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
     nodes = 0
     ok = False
     tot = pw.totals
-    if rank <= 3 and smooth(centers, cweights, mu, w, nu, pi, rank, lam0, pw, work, fns):
+    if rank <= 3 and smooth(centers, cweights, mu, w, nu, pi, rank, lam0, pw.mu_c, pw.nu_c, work.xb, pw.alpha_s, pw.alpha_t,
+                            pw.basis, pw.normals, pw.gammas, pw.lams, pw.offsets, fns):
         nodes, ok = hermite(centers, cweights, mu, w, nu, pi, rank, rtol, atol, depth, value, error, scale, pw, work, fns)
         if ok:
             return nodes, ok
