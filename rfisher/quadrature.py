@@ -217,12 +217,16 @@ def hermite_sum(centers, cweights, mu, w, nu, pi, rank, points, weights_1d, dept
     D = mu.shape[1]
     n1 = points.shape[0]
     total = n1**rank
-    logw_s, logw_t, basis = pw.logw_s, pw.logw_t, pw.basis
-    x, wts, mag, factor = work.x, work.wt, work.mag, work.factor
+    # every field read once, into locals (a tuple field read in the loops costs a refcount pair each time)
+    logw_s, logw_t, basis, mu_c, nu_c, totals = pw.logw_s, pw.logw_t, pw.basis, pw.mu_c, pw.nu_c, pw.totals
+    alpha_s, alpha_t, normals, gammas, lams, offsets = pw.alpha_s, pw.alpha_t, pw.normals, pw.gammas, pw.lams, pw.offsets
+    x, wts, mag, factor, xb, lanes, ssum = work.x, work.wt, work.mag, work.factor, work.xb, work.lanes, work.ssum
+    r, rho, terms_s, terms_t, top, tmax, bits = work.r, work.rho, work.terms_s, work.terms_t, work.top, work.tmax, work.bits
+    out, maj = work.out, work.maj
     nodes = 0
     for c in range(centers.shape[0]):
-        centre_frame(c, centers, cweights, mu, w, nu, pi, rank, 0.0, pw.mu_c, pw.nu_c, work.xb, pw.alpha_s, pw.alpha_t,
-                     pw.basis, pw.normals, pw.gammas, pw.lams, pw.offsets, fns)
+        centre_frame(c, centers, cweights, mu, w, nu, pi, rank, 0.0, mu_c, nu_c, xb, alpha_s, alpha_t, basis, normals,
+                     gammas, lams, offsets, fns)
         for k in range(w.shape[0]):
             logw_s[k] = math.log(w[k])
         for k in range(pi.shape[0]):
@@ -243,16 +247,16 @@ def hermite_sum(centers, cweights, mu, w, nu, pi, rank, points, weights_1d, dept
                         x[a, i] += basis[a, b] * points[j]
                 wts[i] = wt
                 mag[i] = 0.0
-            fns.student_logits(n_pad, work.x, pw.mu_c, w, work.r)
-            softmax_points(work.r, n_pad, pw.logw_s, work.terms_s, work.top, work.tmax, work.bits, work.mag)
-            fns.teacher_logits(n_pad, work.x, pw.nu_c, pi, work.rho)
-            softmax_points(work.rho, n_pad, pw.logw_t, work.terms_t, work.top, work.tmax, work.bits, work.mag)
+            fns.student_logits(n_pad, x, mu_c, w, r)
+            softmax_points(r, n_pad, logw_s, terms_s, top, tmax, bits, mag)
+            fns.teacher_logits(n_pad, x, nu_c, pi, rho)
+            softmax_points(rho, n_pad, logw_t, terms_t, top, tmax, bits, mag)
             for i in range(n_pad):
                 factor[i] = wts[i] * (depth + INPUT_ULPS + LOGIT_ULPS * mag[i])
-            fns.integrand(n_pad, work.x, pw.mu_c, pw.nu_c, work.r, work.rho, work.out)
-            fns.majorant(n_pad, work.x, pw.mu_c, pw.nu_c, work.r, work.rho, work.maj)
-            accumulate(n_pad, work.wt, work.factor, 0.0, work.out, work.maj, work.lanes)
-        reduce_lanes(work.lanes, pw.totals, work.ssum)
+            fns.integrand(n_pad, x, mu_c, nu_c, r, rho, out)
+            fns.majorant(n_pad, x, mu_c, nu_c, r, rho, maj)
+            accumulate(n_pad, wts, factor, 0.0, out, maj, lanes)
+        reduce_lanes(lanes, totals, ssum)
         nodes += total
     return nodes
 
