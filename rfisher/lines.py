@@ -265,7 +265,10 @@ def line_sum(base, u, h, m, weight, outer, c_round, c_logit, mu, nu, work, fns):
     A_t = work.A_t[:, 0]
     t = work.t
     wt = work.wt
-    mag, factor, x = work.mag, work.factor, work.x  # locals: a tuple field read in a loop costs a refcount pair
+    # every field read once, into locals (a tuple field read in the loop costs a refcount pair each time)
+    mag, factor, x, r, rho, top, ssum, bits, tmax = (work.mag, work.factor, work.x, work.r, work.rho, work.top, work.ssum,
+                                                     work.bits, work.tmax)
+    G_s, G_t, out, maj, lanes = work.G_s, work.G_t, work.out, work.maj, work.lanes
     # node n sits at lane (n + m + shift) mod CHUNK: even nodes on even lanes
     shift = m % 2
     N = 2 * m + 1 + shift
@@ -277,8 +280,8 @@ def line_sum(base, u, h, m, weight, outer, c_round, c_logit, mu, nu, work, fns):
             t[i] = (first + min(max(i, shift - start), nc - 1)) * h
         for i in range(n_pad):
             mag[i] = 0.0
-        softmax_line(A_s, work.G_s, t, n_pad, work.r, work.top, work.ssum, work.bits, work.mag, work.tmax)
-        softmax_line(A_t, work.G_t, t, n_pad, work.rho, work.top, work.ssum, work.bits, work.mag, work.tmax)
+        softmax_line(A_s, G_s, t, n_pad, r, top, ssum, bits, mag, tmax)
+        softmax_line(A_t, G_t, t, n_pad, rho, top, ssum, bits, mag, tmax)
         for a in range(base.shape[0]):
             row = x[a]
             b_a, u_a = base[a], u[a]
@@ -290,13 +293,13 @@ def line_sum(base, u, h, m, weight, outer, c_round, c_logit, mu, nu, work, fns):
         else:
             for i in range(n_pad):
                 wt[i] = -0.5 * t[i] * t[i]
-            exp_nonpositive(wt, work.bits, n_pad)
+            exp_nonpositive(wt, bits, n_pad)
             c0 = weight * h * INV_SQRT_2PI
             for i in range(n_pad):
                 wt[i] = c0 * wt[i] if shift <= start + i < N else 0.0
         for i in range(n_pad):
             factor[i] = wt[i] * (c_round + c_logit * mag[i])
-        fns.integrand(n_pad, work.x, mu, nu, work.r, work.rho, work.out)
-        fns.majorant(n_pad, work.x, mu, nu, work.r, work.rho, work.maj)
-        accumulate(n_pad, wt, work.factor, outer, work.out, work.maj, work.lanes)
+        fns.integrand(n_pad, x, mu, nu, r, rho, out)
+        fns.majorant(n_pad, x, mu, nu, r, rho, maj)
+        accumulate(n_pad, wt, factor, outer, out, maj, lanes)
     return 2 * m + 1

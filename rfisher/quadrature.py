@@ -324,6 +324,7 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
             for b in range(s):
                 outer_axes[a, o] += basis[a, b] * frame[b, o]
     h_gauss = min(0.5 * gaussian_step(lam0), MAX_STEP)
+    xb, A_s, A_t, G_s, G_t = work.xb, work.A_s, work.A_t, work.G_s, work.G_t  # read once, not per line
     c0 = int(math.floor(L / steps[0])) if s >= 2 else 0
     c1 = int(math.floor(L / steps[1])) if s >= 3 else 0
     n_outer = (2 * c0 + 1) * (2 * c1 + 1)
@@ -346,14 +347,14 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
             weight *= steps[1] * 0.3989422804014327 * math.exp(-0.5 * y1 * y1)
         for a in range(D):
             base[a] = outer_axes[a, 0] * y0 + outer_axes[a, 1] * y1
-        line_setup(base, u, mu, w, nu, pi, work.xb, work.A_s, work.A_t, work.G_s, work.G_t, fns)
+        line_setup(base, u, mu, w, nu, pi, xb, A_s, A_t, G_s, G_t, fns)
         if s == 0:
             m = -1
             h = 1.0
         else:
             log_mass = log_w - 0.5 * ysq
-            h = line_step(work.A_s[:, 0], work.G_s, K, log_mass, lam0, h_gauss)
-            h = line_step(work.A_t[:, 0], work.G_t, J, log_mass, lam0, h) * shrink_in
+            h = line_step(A_s[:, 0], G_s, K, log_mass, lam0, h_gauss)
+            h = line_step(A_t[:, 0], G_t, J, log_mass, lam0, h) * shrink_in
             m = min(int(math.floor(math.sqrt(L * L - ysq) / h)), MAX_LINE_NODES)
         if nodes + 2 * max(m, 0) + 1 > max_nodes:
             return -1, longest, n_lines
