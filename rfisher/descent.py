@@ -46,78 +46,67 @@ DIVERGENCE_REASONS = {Divergence.NONE: "", Divergence.NON_FINITE: "non-finite ob
 # --- the compiled loop (templates specialised per size and objective by rfisher.compiled) -----------
 
 
-@njit
-def evaluate(b, state, settings, z, pw, work, mc_scratch, value, error, scale, fns):
-    """The objective and its gradient at trajectory b's means into value, error, scale (P,): by the
-    quadrature, or by Monte Carlo with the common samples z when there are any (then the error is three
-    standard errors). Returns whether the quadrature's tolerance was met."""
-    mu, w, nu, pi = state.means[b], state.weights[b], state.teacher_means[b], state.teacher_weights[b]
-    if z.shape[0] > 0:
-        mc_one(mu, w, nu, pi, settings.reverse, z, value, error, scale, mc_scratch, fns)
-        for p in range(value.shape[0]):
-            error[p] *= 3.0
-        return True
-    _, ok = integrate_one(mu, w, nu, pi, settings.reverse, settings.rtol, settings.atol, settings.max_refine, MAX_NODES,
-                          settings.depth, value, error, scale, pw, work, fns)
-    return ok
+# The helpers take the State's arrays one by one: a compiled call increfs and decrefs every array of a
+# tuple argument (atomic operations), and they run at every step.
 
 
 @njit
-def record_evaluation(b, state, ok, value, error, scale):
-    """Keep an evaluation in the state: current (value, error, gradient norm), grad, grad_error, the
-    quadrature's failures and worst relative error."""
-    K, D = state.means.shape[1:]
+def record_evaluation(b, ok, value, error, scale, current, grad, grad_error, quadrature_failures, worst):
+    """Keep an evaluation in the state's arrays: current (value, error, gradient norm), grad, grad_error,
+    the quadrature's failures and worst relative error."""
+    K, D = grad.shape[1:]
     P = value.shape[0]
     if not ok:
-        state.quadrature_failures[b] += 1
+        quadrature_failures[b] += 1
     big = 1e-300
     for p in range(P):
         big = max(big, abs(scale[p]))
     gnorm = 0.0
     for p in range(P):
-        state.worst_relative_error[b] = max(state.worst_relative_error[b], error[p] / big)
+        worst[b] = max(worst[b], error[p] / big)
         if p > 0:
             gnorm += value[p] * value[p]
-    state.current[b, 0] = value[0]
-    state.current[b, 1] = error[0]
-    state.current[b, 2] = math.sqrt(gnorm)
+    current[b, 0] = value[0]
+    current[b, 1] = error[0]
+    current[b, 2] = math.sqrt(gnorm)
     for i in range(K):
         for a in range(D):
-            state.grad[b, i, a] = value[1 + i * D + a]
-            state.grad_error[b, i, a] = error[1 + i * D + a]
+            grad[b, i, a] = value[1 + i * D + a]
+            grad_error[b, i, a] = error[1 + i * D + a]
 
 
 @njit
-def divergence_of(b, state, settings, value):
-    """The Divergence code of trajectory b after an evaluation."""
+def divergence_of(b, first_value, means, settings, value):
+    """The Divergence code of trajectory b after an evaluation (first_value: the state's, set here at the
+    first evaluation)."""
     finite = True
     for p in range(value.shape[0]):
         finite = finite and math.isfinite(value[p])
     if not finite:
         return Divergence.NON_FINITE
-    if math.isnan(state.first_value[b]):
-        state.first_value[b] = value[0]
-    if value[0] > settings.divergence_factor * max(state.first_value[b], 1e-300):
+    if math.isnan(first_value[b]):
+        first_value[b] = value[0]
+    if value[0] > settings.divergence_factor * max(first_value[b], 1e-300):
         return Divergence.GREW
-    K, D = state.means.shape[1:]
+    K, D = means.shape[1:]
     for i in range(K):
         for a in range(D):
-            if abs(state.means[b, i, a]) > settings.escape_radius:
+            if abs(means[b, i, a]) > settings.escape_radius:
                 return Divergence.ESCAPED
     return Divergence.NONE
 
 
 @njit
-def step(b, state, settings):
+def step(b, means, grad, steps, settings):
     """θ ← θ − η∇ for trajectory b; returns the largest move of a coordinate."""
-    K, D = state.means.shape[1:]
+    K, D = means.shape[1:]
     moved = 0.0
     for i in range(K):
         for a in range(D):
-            delta = settings.step_size * state.grad[b, i, a]
-            state.means[b, i, a] -= delta
+            delta = settings.step_size * grad[b, i, a]
+            means[b, i, a] -= delta
             moved = max(moved, abs(delta))
-    state.steps[b] += 1
+    steps[b] += 1
     return moved
 
 
@@ -132,29 +121,41 @@ def descend(state, settings, n_steps, t0, z, start, fns):
     work = line_work(K, J, D, P)
     mc_scratch = mc_work(K, J, D, P)
     value, error, scale = np.empty(P), np.empty(P), np.empty(P)
+    means, grad, current, status = state.means, state.grad, state.current, state.status
     for b in range(B):
-        if state.status[b] != Status.RUNNING:
+        if status[b] != Status.RUNNING:
             continue
+        mu, w, nu, pi = means[b], state.weights[b], state.teacher_means[b], state.teacher_weights[b]
         for s in range(max(n_steps, 1)):
-            ok = evaluate(b, state, settings, z, pw, work, mc_scratch, value, error, scale, fns)
-            record_evaluation(b, state, ok, value, error, scale)
+            # the objective and its gradient at the means into value, error, scale (P,): by the quadrature, or
+            # by Monte Carlo with the common samples z when there are any (error: three standard errors)
+            if z.shape[0] > 0:
+                mc_one(mu, w, nu, pi, settings.reverse, z, value, error, scale, mc_scratch, fns)
+                for p in range(P):
+                    error[p] *= 3.0
+                ok = True
+            else:
+                _, ok = integrate_one(mu, w, nu, pi, settings.reverse, settings.rtol, settings.atol, settings.max_refine,
+                                      MAX_NODES, settings.depth, value, error, scale, pw, work, fns)
+            record_evaluation(b, ok, value, error, scale, current, grad, state.grad_error, state.quadrature_failures,
+                              state.worst_relative_error)
             if s == 0:  # also when this evaluation flags divergence: a finite value is still the value there
                 for q in range(3):
-                    start[b, q] = state.current[b, q]
-            code = divergence_of(b, state, settings, value)
+                    start[b, q] = current[b, q]
+            code = divergence_of(b, state.first_value, means, settings, value)
             if code != Divergence.NONE:
-                state.status[b] = Status.DIVERGED
+                status[b] = Status.DIVERGED
                 state.diverged_at[b] = t0 + s
                 state.divergence[b] = code
                 break
             if n_steps == 0:
                 break
-            if settings.grad_tol > 0.0 and state.current[b, 2] <= settings.grad_tol:
-                state.status[b] = Status.GRAD_TOL
+            if settings.grad_tol > 0.0 and current[b, 2] <= settings.grad_tol:
+                status[b] = Status.GRAD_TOL
                 break
-            moved = step(b, state, settings)
+            moved = step(b, means, grad, state.steps, settings)
             if settings.param_tol > 0.0 and moved <= settings.param_tol:
-                state.status[b] = Status.PARAM_TOL
+                status[b] = Status.PARAM_TOL
                 break
 
 

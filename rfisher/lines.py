@@ -240,15 +240,16 @@ def reduce_lanes(lanes, totals, scratch):
 
 
 @njit
-def line_setup(base, u, mu, w, nu, pi, work, fns):
-    """The logits at the line's base (work.A_s (K, 1), work.A_t (J, 1)) and their slopes along u
-    (work.G_s, work.G_t), from the generated functions."""
+def line_setup(base, u, mu, w, nu, pi, xb, A_s, A_t, G_s, G_t, fns):
+    """The logits at the line's base (A_s (K, 1), A_t (J, 1)) and their slopes along u (G_s, G_t), from
+    the generated functions; xb (d, 1): scratch. (The LineWork fields one by one: a compiled call increfs
+    every array of a tuple argument, and this runs once per line.)"""
     for a in range(base.shape[0]):
-        work.xb[a, 0] = base[a]
-    fns.student_logits(1, work.xb, mu, w, work.A_s)
-    fns.teacher_logits(1, work.xb, nu, pi, work.A_t)
-    fns.student_slopes(base, u, mu, work.G_s)
-    fns.teacher_slopes(base, u, nu, work.G_t)
+        xb[a, 0] = base[a]
+    fns.student_logits(1, xb, mu, w, A_s)
+    fns.teacher_logits(1, xb, nu, pi, A_t)
+    fns.student_slopes(base, u, mu, G_s)
+    fns.teacher_slopes(base, u, nu, G_t)
 
 
 @njit
@@ -264,6 +265,10 @@ def line_sum(base, u, h, m, weight, outer, c_round, c_logit, mu, nu, work, fns):
     A_t = work.A_t[:, 0]
     t = work.t
     wt = work.wt
+    # every field read once, into locals (a tuple field read in the loop costs a refcount pair each time)
+    mag, factor, x, r, rho, top, ssum, bits, tmax = (work.mag, work.factor, work.x, work.r, work.rho, work.top, work.ssum,
+                                                     work.bits, work.tmax)
+    G_s, G_t, out, maj, lanes = work.G_s, work.G_t, work.out, work.maj, work.lanes
     # node n sits at lane (n + m + shift) mod CHUNK: even nodes on even lanes
     shift = m % 2
     N = 2 * m + 1 + shift
@@ -274,11 +279,11 @@ def line_sum(base, u, h, m, weight, outer, c_round, c_logit, mu, nu, work, fns):
         for i in range(n_pad):
             t[i] = (first + min(max(i, shift - start), nc - 1)) * h
         for i in range(n_pad):
-            work.mag[i] = 0.0
-        softmax_line(A_s, work.G_s, t, n_pad, work.r, work.top, work.ssum, work.bits, work.mag, work.tmax)
-        softmax_line(A_t, work.G_t, t, n_pad, work.rho, work.top, work.ssum, work.bits, work.mag, work.tmax)
+            mag[i] = 0.0
+        softmax_line(A_s, G_s, t, n_pad, r, top, ssum, bits, mag, tmax)
+        softmax_line(A_t, G_t, t, n_pad, rho, top, ssum, bits, mag, tmax)
         for a in range(base.shape[0]):
-            row = work.x[a]
+            row = x[a]
             b_a, u_a = base[a], u[a]
             for i in range(n_pad):
                 row[i] = b_a + u_a * t[i]
@@ -288,13 +293,13 @@ def line_sum(base, u, h, m, weight, outer, c_round, c_logit, mu, nu, work, fns):
         else:
             for i in range(n_pad):
                 wt[i] = -0.5 * t[i] * t[i]
-            exp_nonpositive(wt, work.bits, n_pad)
+            exp_nonpositive(wt, bits, n_pad)
             c0 = weight * h * INV_SQRT_2PI
             for i in range(n_pad):
                 wt[i] = c0 * wt[i] if shift <= start + i < N else 0.0
         for i in range(n_pad):
-            work.factor[i] = wt[i] * (c_round + c_logit * work.mag[i])
-        fns.integrand(n_pad, work.x, mu, nu, work.r, work.rho, work.out)
-        fns.majorant(n_pad, work.x, mu, nu, work.r, work.rho, work.maj)
-        accumulate(n_pad, wt, work.factor, outer, work.out, work.maj, work.lanes)
+            factor[i] = wt[i] * (c_round + c_logit * mag[i])
+        fns.integrand(n_pad, x, mu, nu, r, rho, out)
+        fns.majorant(n_pad, x, mu, nu, r, rho, maj)
+        accumulate(n_pad, wt, factor, outer, out, maj, lanes)
     return 2 * m + 1

@@ -169,79 +169,96 @@ def plan_work(K, J, d):
 
 
 @njit
-def centre_frame(c, centers, cweights, mu, w, nu, pi, rank, lam0, pw, work, fns):
-    """The means in coordinates centred at component c (pw.mu_c, pw.nu_c: every output is invariant under
-    translating x and all means together), the logits at c, and the transitions that carry mass for c
-    (``rfisher.planning.transitions``); returns their number."""
+def centre_frame(c, centers, cweights, mu, w, nu, pi, rank, lam0, mu_c, nu_c, xb, alpha_s, alpha_t, basis, normals,
+                 gammas, lams, offsets, fns):
+    """The means in coordinates centred at component c (mu_c, nu_c: every output is invariant under
+    translating x and all means together), the logits at c (alpha_s, alpha_t), and the transitions that
+    carry mass for c (``rfisher.planning.transitions``: normals, gammas, lams, offsets); returns their
+    number. The scratch arrays come one by one, not as the PlanWork and LineWork bundles: a compiled
+    call increfs and decrefs every array of a tuple argument (atomic operations), and this runs several
+    times per evaluation."""
     K, D = mu.shape
     for k in range(K):
         for a in range(D):
-            pw.mu_c[k, a] = mu[k, a] - centers[c, a]
+            mu_c[k, a] = mu[k, a] - centers[c, a]
     for k in range(nu.shape[0]):
         for a in range(D):
-            pw.nu_c[k, a] = nu[k, a] - centers[c, a]
+            nu_c[k, a] = nu[k, a] - centers[c, a]
     for a in range(D):
-        work.xb[a, 0] = 0.0
-    fns.student_logits(1, work.xb, pw.mu_c, w, pw.alpha_s)
-    fns.teacher_logits(1, work.xb, pw.nu_c, pi, pw.alpha_t)
+        xb[a, 0] = 0.0
+    fns.student_logits(1, xb, mu_c, w, alpha_s)
+    fns.teacher_logits(1, xb, nu_c, pi, alpha_t)
     if rank == 0:
         return 0
-    return transitions(pw.mu_c, pw.nu_c, pw.alpha_s[:, 0], pw.alpha_t[:, 0], pw.basis, rank, math.log(cweights[c]), lam0,
-                       pw.normals, pw.gammas, pw.lams, pw.offsets)
+    return transitions(mu_c, nu_c, alpha_s[:, 0], alpha_t[:, 0], basis, rank, math.log(cweights[c]), lam0, normals, gammas,
+                       lams, offsets)
 
 
 @njit
-def smooth(centers, cweights, mu, w, nu, pi, rank, lam0, pw, work, fns):
+def smooth(centers, cweights, mu, w, nu, pi, rank, lam0, mu_c, nu_c, xb, alpha_s, alpha_t, basis, normals, gammas, lams,
+           offsets, fns):
     """True if for every component every transition carrying mass has its poles at least GH_POLE from
     the real axis (π/γ ≥ GH_POLE): the integrand is then analytic in a wide strip around the whole
-    reduced space, and the Gauss–Hermite rule converges fast."""
+    reduced space, and the Gauss–Hermite rule converges fast. The scratch of ``centre_frame``, one by one."""
     for c in range(centers.shape[0]):
-        T = centre_frame(c, centers, cweights, mu, w, nu, pi, rank, lam0, pw, work, fns)
+        T = centre_frame(c, centers, cweights, mu, w, nu, pi, rank, lam0, mu_c, nu_c, xb, alpha_s, alpha_t, basis, normals,
+                         gammas, lams, offsets, fns)
         for t in range(T):
-            if math.pi / pw.gammas[t] < GH_POLE:
+            if math.pi / gammas[t] < GH_POLE:
                 return False
     return True
 
 
 @njit
-def hermite_sum(c, centers, cweights, mu, w, nu, pi, rank, points, weights_1d, depth, pw, work, fns):
-    """Add the tensor Gauss–Hermite rule (``points``, ``weights_1d`` per axis of the reduced space) for
-    component c into the lane sums work.lanes; returns the number of nodes."""
-    centre_frame(c, centers, cweights, mu, w, nu, pi, rank, 0.0, pw, work, fns)
+def hermite_sum(centers, cweights, mu, w, nu, pi, rank, points, weights_1d, depth, pw, work, fns):
+    """Add the tensor Gauss–Hermite rule (``points``, ``weights_1d`` per axis of the reduced space) into
+    pw.totals, component by component (each through the lane sums work.lanes); returns the number of
+    nodes. (All components in one call: a compiled call increfs every array of its tuple arguments.)"""
     D = mu.shape[1]
     n1 = points.shape[0]
     total = n1**rank
-    for k in range(w.shape[0]):
-        pw.logw_s[k] = math.log(w[k])
-    for k in range(pi.shape[0]):
-        pw.logw_t[k] = math.log(pi[k])
-    for start in range(0, total, lines.CHUNK):
-        n = min(lines.CHUNK, total - start)
-        n_pad = (n + 7) // 8 * 8
-        for i in range(n_pad):
-            flat = start + min(i, n - 1)
-            wt = cweights[c] if i < n else 0.0
-            for a in range(D):
-                work.x[a, i] = 0.0
-            for b in range(rank):
-                j = flat % n1
-                flat //= n1
-                wt *= weights_1d[j]
+    # every field read once, into locals (a tuple field read in the loops costs a refcount pair each time)
+    logw_s, logw_t, basis, mu_c, nu_c, totals = pw.logw_s, pw.logw_t, pw.basis, pw.mu_c, pw.nu_c, pw.totals
+    alpha_s, alpha_t, normals, gammas, lams, offsets = pw.alpha_s, pw.alpha_t, pw.normals, pw.gammas, pw.lams, pw.offsets
+    x, wts, mag, factor, xb, lanes, ssum = work.x, work.wt, work.mag, work.factor, work.xb, work.lanes, work.ssum
+    r, rho, terms_s, terms_t, top, tmax, bits = work.r, work.rho, work.terms_s, work.terms_t, work.top, work.tmax, work.bits
+    out, maj = work.out, work.maj
+    nodes = 0
+    for c in range(centers.shape[0]):
+        centre_frame(c, centers, cweights, mu, w, nu, pi, rank, 0.0, mu_c, nu_c, xb, alpha_s, alpha_t, basis, normals,
+                     gammas, lams, offsets, fns)
+        for k in range(w.shape[0]):
+            logw_s[k] = math.log(w[k])
+        for k in range(pi.shape[0]):
+            logw_t[k] = math.log(pi[k])
+        for start in range(0, total, lines.CHUNK):
+            n = min(lines.CHUNK, total - start)
+            n_pad = (n + 7) // 8 * 8
+            for i in range(n_pad):
+                flat = start + min(i, n - 1)
+                wt = cweights[c] if i < n else 0.0
                 for a in range(D):
-                    work.x[a, i] += pw.basis[a, b] * points[j]
-            work.wt[i] = wt
-            work.mag[i] = 0.0
-        fns.student_logits(n_pad, work.x, pw.mu_c, w, work.r)
-        softmax_points(work.r, n_pad, pw.logw_s, work.terms_s, work.top, work.tmax, work.bits, work.mag)
-        fns.teacher_logits(n_pad, work.x, pw.nu_c, pi, work.rho)
-        softmax_points(work.rho, n_pad, pw.logw_t, work.terms_t, work.top, work.tmax, work.bits, work.mag)
-        for i in range(n_pad):
-            work.factor[i] = work.wt[i] * (depth + INPUT_ULPS + LOGIT_ULPS * work.mag[i])
-        fns.integrand(n_pad, work.x, pw.mu_c, pw.nu_c, work.r, work.rho, work.out)
-        fns.majorant(n_pad, work.x, pw.mu_c, pw.nu_c, work.r, work.rho, work.maj)
-        accumulate(n_pad, work.wt, work.factor, 0.0, work.out, work.maj, work.lanes)
-    reduce_lanes(work.lanes, pw.totals, work.ssum)
-    return total
+                    x[a, i] = 0.0
+                for b in range(rank):
+                    j = flat % n1
+                    flat //= n1
+                    wt *= weights_1d[j]
+                    for a in range(D):
+                        x[a, i] += basis[a, b] * points[j]
+                wts[i] = wt
+                mag[i] = 0.0
+            fns.student_logits(n_pad, x, mu_c, w, r)
+            softmax_points(r, n_pad, logw_s, terms_s, top, tmax, bits, mag)
+            fns.teacher_logits(n_pad, x, nu_c, pi, rho)
+            softmax_points(rho, n_pad, logw_t, terms_t, top, tmax, bits, mag)
+            for i in range(n_pad):
+                factor[i] = wts[i] * (depth + INPUT_ULPS + LOGIT_ULPS * mag[i])
+            fns.integrand(n_pad, x, mu_c, nu_c, r, rho, out)
+            fns.majorant(n_pad, x, mu_c, nu_c, r, rho, maj)
+            accumulate(n_pad, wts, factor, 0.0, out, maj, lanes)
+        reduce_lanes(lanes, totals, ssum)
+        nodes += total
+    return nodes
 
 
 @njit
@@ -252,14 +269,12 @@ def hermite(centers, cweights, mu, w, nu, pi, rank, rtol, atol, depth, value, er
     P = value.shape[0]
     pw.check[:, :] = 0.0
     pw.totals[:, :] = 0.0
-    for c in range(C):
-        hermite_sum(c, centers, cweights, mu, w, nu, pi, rank, GH_CHECK_NODES, GH_CHECK_WEIGHTS, depth, pw, work, fns)
+    hermite_sum(centers, cweights, mu, w, nu, pi, rank, GH_CHECK_NODES, GH_CHECK_WEIGHTS, depth, pw, work, fns)
     pw.check[:, :] = pw.totals
     pw.totals[:, :] = 0.0
-    nodes = 0
-    for c in range(C):
-        nodes += hermite_sum(c, centers, cweights, mu, w, nu, pi, rank, GH_NODES, GH_WEIGHTS, depth, pw, work, fns)
+    nodes = hermite_sum(centers, cweights, mu, w, nu, pi, rank, GH_NODES, GH_WEIGHTS, depth, pw, work, fns)
     tot = pw.totals
+    check = pw.check
     sums = GH_POINTS**3 // lines.CHUNK + 1 + 6 + C
     gmax = 0.0
     for p in range(1, P):
@@ -268,7 +283,7 @@ def hermite(centers, cweights, mu, w, nu, pi, rank, rtol, atol, depth, value, er
     for p in range(P):
         value[p] = tot[FINE, p]
         scale[p] = tot[ABS, p]
-        error[p] = abs(tot[FINE, p] - pw.check[FINE, p]) + EPS * (tot[ROUND, p] + (WEIGHT_ULPS + sums) * tot[ABS, p])
+        error[p] = abs(tot[FINE, p] - check[FINE, p]) + EPS * (tot[ROUND, p] + (WEIGHT_ULPS + sums) * tot[ABS, p])
         allowed = rtol * (tot[ABS, 0] if p == 0 else gmax) + atol
         if not (error[p] <= allowed and math.isfinite(value[p])):
             ok = False
@@ -285,7 +300,8 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
     and all means together): the terms of the integrand, and so its rounding, are then of the size of
     y and of the distances to c, not of c itself."""
     s = rank
-    T = centre_frame(c, centers, cweights, mu, w, nu, pi, rank, lam0, pw, work, fns)
+    T = centre_frame(c, centers, cweights, mu, w, nu, pi, rank, lam0, pw.mu_c, pw.nu_c, work.xb, pw.alpha_s, pw.alpha_t,
+                     pw.basis, pw.normals, pw.gammas, pw.lams, pw.offsets, fns)
     K, D = mu.shape
     J = nu.shape[0]
     mu = pw.mu_c
@@ -296,19 +312,21 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
         complement(pw.v, s, pw.frame)
         outer_steps(pw.v, pw.frame, pw.normals, pw.gammas, pw.lams, pw.offsets, T, s, log_w, lam0, shrink_out,
                     pw.steps)
+    u, outer_axes, basis, v, frame, base, steps = pw.u, pw.outer, pw.basis, pw.v, pw.frame, pw.base, pw.steps
     for a in range(D):
-        pw.u[a] = 0.0
-        pw.outer[a, 0] = 0.0
-        pw.outer[a, 1] = 0.0
+        u[a] = 0.0
+        outer_axes[a, 0] = 0.0
+        outer_axes[a, 1] = 0.0
         for b in range(s):
-            pw.u[a] += pw.basis[a, b] * pw.v[b]
+            u[a] += basis[a, b] * v[b]
         for o in range(s - 1):
-            pw.outer[a, o] = 0.0
+            outer_axes[a, o] = 0.0
             for b in range(s):
-                pw.outer[a, o] += pw.basis[a, b] * pw.frame[b, o]
+                outer_axes[a, o] += basis[a, b] * frame[b, o]
     h_gauss = min(0.5 * gaussian_step(lam0), MAX_STEP)
-    c0 = int(math.floor(L / pw.steps[0])) if s >= 2 else 0
-    c1 = int(math.floor(L / pw.steps[1])) if s >= 3 else 0
+    xb, A_s, A_t, G_s, G_t = work.xb, work.A_s, work.A_t, work.G_s, work.G_t  # read once, not per line
+    c0 = int(math.floor(L / steps[0])) if s >= 2 else 0
+    c1 = int(math.floor(L / steps[1])) if s >= 3 else 0
     n_outer = (2 * c0 + 1) * (2 * c1 + 1)
     fac_out = 2.0 ** max(s - 1, 0)
     nodes = 0
@@ -317,31 +335,31 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
     for flat in range(n_outer):
         i0 = flat % (2 * c0 + 1) - c0
         i1 = flat // (2 * c0 + 1) - c1
-        y0 = i0 * pw.steps[0] if s >= 2 else 0.0
-        y1 = i1 * pw.steps[1] if s >= 3 else 0.0
+        y0 = i0 * steps[0] if s >= 2 else 0.0
+        y1 = i1 * steps[1] if s >= 3 else 0.0
         ysq = y0 * y0 + y1 * y1
         if ysq > L * L:
             continue
         weight = cweights[c]
         if s >= 2:
-            weight *= pw.steps[0] * 0.3989422804014327 * math.exp(-0.5 * y0 * y0)
+            weight *= steps[0] * 0.3989422804014327 * math.exp(-0.5 * y0 * y0)
         if s >= 3:
-            weight *= pw.steps[1] * 0.3989422804014327 * math.exp(-0.5 * y1 * y1)
+            weight *= steps[1] * 0.3989422804014327 * math.exp(-0.5 * y1 * y1)
         for a in range(D):
-            pw.base[a] = pw.outer[a, 0] * y0 + pw.outer[a, 1] * y1
-        line_setup(pw.base, pw.u, mu, w, nu, pi, work, fns)
+            base[a] = outer_axes[a, 0] * y0 + outer_axes[a, 1] * y1
+        line_setup(base, u, mu, w, nu, pi, xb, A_s, A_t, G_s, G_t, fns)
         if s == 0:
             m = -1
             h = 1.0
         else:
             log_mass = log_w - 0.5 * ysq
-            h = line_step(work.A_s[:, 0], work.G_s, K, log_mass, lam0, h_gauss)
-            h = line_step(work.A_t[:, 0], work.G_t, J, log_mass, lam0, h) * shrink_in
+            h = line_step(A_s[:, 0], G_s, K, log_mass, lam0, h_gauss)
+            h = line_step(A_t[:, 0], G_t, J, log_mass, lam0, h) * shrink_in
             m = min(int(math.floor(math.sqrt(L * L - ysq) / h)), MAX_LINE_NODES)
         if nodes + 2 * max(m, 0) + 1 > max_nodes:
             return -1, longest, n_lines
         outer = 1.0 if s <= 1 else (fac_out if (i0 % 2 == 0 and i1 % 2 == 0) else 0.0)
-        n = line_sum(pw.base, pw.u, h, m, weight, outer, depth + INPUT_ULPS, LOGIT_ULPS, mu, nu, work, fns)
+        n = line_sum(base, u, h, m, weight, outer, depth + INPUT_ULPS, LOGIT_ULPS, mu, nu, work, fns)
         nodes += n
         longest = max(longest, n)
         n_lines += 1
@@ -366,7 +384,8 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
     nodes = 0
     ok = False
     tot = pw.totals
-    if rank <= 3 and smooth(centers, cweights, mu, w, nu, pi, rank, lam0, pw, work, fns):
+    if rank <= 3 and smooth(centers, cweights, mu, w, nu, pi, rank, lam0, pw.mu_c, pw.nu_c, work.xb, pw.alpha_s, pw.alpha_t,
+                            pw.basis, pw.normals, pw.gammas, pw.lams, pw.offsets, fns):
         nodes, ok = hermite(centers, cweights, mu, w, nu, pi, rank, rtol, atol, depth, value, error, scale, pw, work, fns)
         if ok:
             return nodes, ok
@@ -406,13 +425,14 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
         # the refinement factors the error model predicts (1: that estimate is within its share)
         cut_in = 1.0
         cut_out = 1.0
+        tail = pw.tail
         for p in range(P):
             est_in = abs(tot[FINE, p] - tot[N_SUMS, p]) if rank > 0 else 0.0
             est_out = abs(tot[FINE, p] - tot[OUTER, p])
             rounding = EPS * (tot[ROUND, p] + (WEIGHT_ULPS + sums) * tot[ABS, p])
             value[p] = tot[FINE, p]
             scale[p] = tot[ABS, p]
-            error[p] = est_in + est_out + rounding + pw.tail[p]
+            error[p] = est_in + est_out + rounding + tail[p]
             allowed = rtol * (tot[ABS, 0] if p == 0 else gmax) + atol
             if not (error[p] <= allowed and math.isfinite(value[p])):
                 ok = False
@@ -421,7 +441,7 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
                 cut_in = min(cut_in, refine_factor(est_in, REFINE_AIM * 0.5 * allowed, group))
             if est_out > 0.5 * allowed:
                 cut_out = min(cut_out, refine_factor(est_out, REFINE_AIM * 0.5 * allowed, group))
-            bad_tail = bad_tail or pw.tail[p] > TAIL_SHARE * allowed
+            bad_tail = bad_tail or tail[p] > TAIL_SHARE * allowed
         if ok or not (cut_in < 1.0 or cut_out < 1.0 or bad_tail):
             break
         shrink_in *= cut_in
