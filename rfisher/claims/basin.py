@@ -11,7 +11,8 @@ before the rows were first run:
   J = K = 2) and confirms the worst point at 40 digits. A search that finds no violation is PASS, unexpected.
 * L:V_basin-C3 (along C3 trajectories, matched weights, Δ ≥ 6): expected PASS. The C3 runs (initializations
   from p, uniform weights, K = J) never increase V_basin beyond the accuracy slack at Δ ∈ {6, 8}; one run
-  with an increase is FAIL, unexpected.
+  with an increase is FAIL, unexpected. (Declared from 16 runs per point; the full run's 64 per point gives
+  FAIL at Δ = 6: 3 of 128 runs increase V_basin — docs/theory.md, "Lyapunov candidates". Left as declared.)
 """
 
 from __future__ import annotations
