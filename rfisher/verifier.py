@@ -86,6 +86,15 @@ W_RATIO = 1.5
 # --- the integrand, printed from derivations.near_optimum ---------------------------------------------------
 
 
+def _piecewise_monotone(x, f, at_zero=None):
+    """f on the ball x, for f monotone on each side of 0: f(x) for an exact x, else the union of f at the two
+    endpoints, and of ``at_zero`` = f(0) when x contains 0 (pass it for f not monotone across 0)."""
+    if x.rad() == 0:
+        return f(x)
+    out = f(x.lower()).union(f(x.upper()))
+    return out.union(at_zero) if at_zero is not None and x.contains(0) else out
+
+
 class _BallNamespace:
     """sinh, cosh, logistic and exact rationals on arb balls, for code printed from the derivations."""
 
@@ -94,27 +103,20 @@ class _BallNamespace:
         return arb(p) / q
 
     # arb bounds a function of a wide ball by its largest modulus (cosh([−20, −17]) comes out as [± 2.5e7], which
-    # contains 0); these functions are monotone (cosh on each half-line), so their range on [lo, hi] is the union of
-    # the balls at the two endpoints (and 1 for cosh when the interval contains 0).
+    # contains 0); these functions are monotone on each half-line, so their range on [lo, hi] is the union of the
+    # balls at the two endpoints, and of the value at 0 when the interval contains 0 (``_piecewise_monotone``).
 
     @staticmethod
     def sinh(x):
-        if x.rad() == 0:
-            return x.sinh()
-        return x.lower().sinh().union(x.upper().sinh())
+        return _piecewise_monotone(x, lambda t: t.sinh())
 
     @staticmethod
     def cosh(x):
-        if x.rad() == 0:
-            return x.cosh()
-        out = x.lower().cosh().union(x.upper().cosh())
-        return out.union(arb(1)) if x.contains(0) else out
+        return _piecewise_monotone(x, lambda t: t.cosh(), at_zero=arb(1))
 
     @staticmethod
     def exp(x):
-        if x.rad() == 0:
-            return x.exp()
-        return x.lower().exp().union(x.upper().exp())
+        return _piecewise_monotone(x, lambda t: t.exp())
 
     @staticmethod
     def rpow(x, p: int, q: int):
@@ -123,12 +125,9 @@ class _BallNamespace:
 
     @staticmethod
     def logistic(x):
-        """σ(x) = 1/(1 + e^{−x}), increasing: the union of the balls at the endpoints."""
-        def at(t):
-            return 1 / (1 + (-t).exp()) if t < 0 or t.contains(0) else 1 - 1 / (1 + t.exp())
-        if x.rad() == 0:
-            return at(x)
-        return at(x.lower()).union(at(x.upper()))
+        """σ(x) = 1/(1 + e^{−x}), increasing."""
+        return _piecewise_monotone(
+            x, lambda t: 1 / (1 + (-t).exp()) if t < 0 or t.contains(0) else 1 - 1 / (1 + t.exp()))
 
     @staticmethod
     def logistic_slope(x):
@@ -136,10 +135,7 @@ class _BallNamespace:
         def at(t):
             c = (t / 2).cosh()
             return 1 / (4 * c * c)
-        if x.rad() == 0:
-            return at(x)
-        out = at(x.lower()).union(at(x.upper()))
-        return out.union(arb(1) / 4) if x.contains(0) else out
+        return _piecewise_monotone(x, at, at_zero=arb(1) / 4)
 
     @staticmethod
     def log(x):
@@ -159,19 +155,13 @@ class _BallNamespace:
 
     @staticmethod
     def expm1(x):
-        """e^x − 1, increasing: the union of the balls at the endpoints (arb's expm1 has no cancellation)."""
-        if x.rad() == 0:
-            return x.expm1()
-        return x.lower().expm1().union(x.upper().expm1())
+        """e^x − 1, increasing (arb's expm1 has no cancellation)."""
+        return _piecewise_monotone(x, lambda t: t.expm1())
 
     @staticmethod
     def sqr(x):
         """x² as a ball, from the endpoints (x·x in midpoint-radius arithmetic can dip below 0 for wide x)."""
-        if x.rad() == 0:
-            return x * x
-        lo, hi = x.lower(), x.upper()
-        out = (lo * lo).union(hi * hi)
-        return out.union(arb(0)) if x.contains(0) else out
+        return _piecewise_monotone(x, lambda t: t * t, at_zero=arb(0))
 
     @staticmethod
     def ipow(x, n: int):
@@ -730,7 +720,7 @@ FULL_REGION = (10.0, 0.1, 0.05)
 def report_region(quick: bool) -> Region:
     """The region certified in the report (``QUICK_REGION`` or ``FULL_REGION``, α = 0, one process)."""
     M, eps, w_min = QUICK_REGION if quick else FULL_REGION
-    return verify(M, eps, w_min)
+    return verify(M, eps, w_min, max_depth=MAX_DEPTH)
 
 
 def region_figure(path, details: dict):
