@@ -97,6 +97,22 @@ def test_every_row_can_give_an_unexpected_verdict(cid, monkeypatch, tmp_path):
     assert code == 1
 
 
+def test_c5_fails_when_only_the_certified_region_is_incomplete(monkeypatch):
+    """Condition 3 alone decides: with no bisection allowed the verifier certifies some boxes but leaves others
+    uncovered, and C5 is FAIL although U held along the runs and the falsifier found nothing."""
+    from rfisher import verifier
+
+    monkeypatch.setattr(verifier, "MAX_DEPTH", 0)
+    try:
+        res = claims.registry()["C5"].run(QUICK)
+    finally:
+        candidates.search.cache_clear()
+    assert res.numbers["(1) steps increasing U beyond the slack"] == 0
+    assert not res.details["falsifier"]["flow"]["worst_evaluation"].startswith("Evaluation(normalised=-")
+    assert res.numbers["(3) certified region"].startswith("NOT certified"), res.numbers["(3) certified region"]
+    assert res.verdict == "FAIL" and res.unexpected
+
+
 def test_a_claim_and_a_candidate_added_in_one_place_reach_the_report(monkeypatch, tmp_path):
     """A throwaway claim (one decorated function) and a throwaway candidate (one SymPy expression in
     derivations/lyapunov.py plus regeneration, here into a temporary cache) both get a report row."""
