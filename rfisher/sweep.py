@@ -59,14 +59,7 @@ positive_int = V.cli_int(1)
 positive_float = V.cli_positive_float
 
 
-def _level(value, name: str) -> float:
-    x = V.interval(value, name, 0.0, 1.0)
-    if x == 0.0:
-        raise V.InvalidArgument(f"{name or 'the level'} must be in (0, 1), got 0.0")
-    return x
-
-
-level_float = V._cli(_level, V._parse_float, "level")
+level_float = V.cli_open_unit
 
 
 # --- settings and tasks --------------------------------------------------------------------------------

@@ -152,6 +152,14 @@ def interval(value, name: str, lower: float, upper: float, *, closed_upper: bool
     return x
 
 
+def open_unit(value, name: str) -> float:
+    """A real number in (0, 1) (a confidence level, a success threshold)."""
+    x = real(value, name)
+    if not 0.0 < x < 1.0:
+        raise InvalidArgument(f"{_subject(name)}must be in (0, 1), got {x!r}")
+    return x
+
+
 def probability(value, name: str) -> float:
     """A real number in [0, 1]."""
     return interval(value, name, 0.0, 1.0, closed_upper=True)
@@ -395,6 +403,7 @@ def cli_float(lower: float | None = None, *, positive_only: bool = False):
 
 cli_positive_float = cli_float(positive_only=True)
 cli_rtol = _cli(rtol, _parse_float, "rtol")
+cli_open_unit = _cli(open_unit, _parse_float, "number in (0, 1)")
 cli_seed = _cli(seed, _parse_int, "seed")
 cli_readable_file = _cli(readable_file, str, "file")
 cli_writable_file = _cli(writable_file, str, "file")
