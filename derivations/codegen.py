@@ -152,10 +152,15 @@ def logits_module(n: int, d: int) -> str:
     """``logits`` and ``slopes`` for n components c_k with weights w_k in R^d."""
     ms = MixtureSymbols(n, 1, d)
     params = _component_groups("mu", "w", "centers", "weights", n, d)
+    # log w_k is read once, before the loop over points (a logarithm per point and component cost more
+    # than the rest of the logit)
+    log_w = {sp.log(w): sp.Symbol(f"log_w_{k}", real=True) for k, w in enumerate(ms.w)}
+    log_params = [[(f"log_w_{k}", f"math.log(weights[{k}])")] + group[1:] for k, group in enumerate(params)]
     xs = [[(f"x{a}", f"x[{a}]") for a in range(d)]]
     logits = _points_function("logits", "n, x, centers, weights, out",
                               "a_k(x_i) = log w_k − ||x_i − c_k||²/2 at n points x (d, n) -> out (components, n).",
-                              {"out": scores.logits(ms.x, ms.mu, ms.w)}, params, xs)
+                              {"out": [sp.sympify(a).xreplace(log_w) for a in scores.logits(ms.x, ms.mu, ms.w)]},
+                              log_params, xs)
     u = tuple(sp.Symbol(f"u{a}", real=True) for a in range(d))
     slopes = [sp.Add(*[g * ua for g, ua in zip(scores.logit_gradient(ms.x, c), u)]) for c in ms.mu]
     body = print_block(slopes, [f"out[{k}]" for k in range(n)], "math")

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rfisher import compiled, lyapunov, montecarlo, validation
-from rfisher.compiled import njit
+from rfisher.compiled import hold, njit, unowned
 from rfisher.descent_state import STATUS_NAMES, Divergence, Settings, Status, new_state
 from rfisher.lines import line_work
 from rfisher.lyapunov import OBJECTIVE
@@ -117,15 +117,18 @@ def descend(state, settings, n_steps, t0, z, start, fns):
     B, K, D = state.means.shape
     J = state.teacher_means.shape[1]
     P = 1 + K * D
-    pw = plan_work(K, J, D)
-    work = line_work(K, J, D, P)
+    plan_owners, pw = plan_work(K, J, D)
+    line_owners, work = line_work(K, J, D, P)
     mc_scratch = mc_work(K, J, D, P)
-    value, error, scale = np.empty(P), np.empty(P), np.empty(P)
+    evaluation = np.empty((3, P))
+    value, error, scale = unowned(evaluation[0]), unowned(evaluation[1]), unowned(evaluation[2])
     means, grad, current, status = state.means, state.grad, state.current, state.status
     for b in range(B):
         if status[b] != Status.RUNNING:
             continue
-        mu, w, nu, pi = means[b], state.weights[b], state.teacher_means[b], state.teacher_weights[b]
+        # unowned views (rfisher.compiled.unowned): the state's arrays outlive the loop
+        mu, w = unowned(means[b]), unowned(state.weights[b])
+        nu, pi = unowned(state.teacher_means[b]), unowned(state.teacher_weights[b])
         for s in range(max(n_steps, 1)):
             # the objective and its gradient at the means into value, error, scale (P,): by the quadrature, or
             # by Monte Carlo with the common samples z when there are any (error: three standard errors)
@@ -157,6 +160,9 @@ def descend(state, settings, n_steps, t0, z, start, fns):
             if settings.param_tol > 0.0 and moved <= settings.param_tol:
                 status[b] = Status.PARAM_TOL
                 break
+    hold(plan_owners)
+    hold(line_owners)
+    hold(evaluation)
 
 
 # --- Python: validate, step, monitor, record, finish ---------------------------------------------------

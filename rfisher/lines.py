@@ -22,7 +22,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from rfisher.compiled import njit
+from rfisher.compiled import njit, unowned
 
 #: Points per call of the generated integrand, and lanes of the sums (a multiple of 8 for the vector units).
 CHUNK = 128
@@ -38,8 +38,8 @@ EXP_ULPS = 2
 FINE, OUTER, ABS, ROUND = 0, 1, 2, 3
 N_SUMS = 4
 
-LineWork = namedtuple("LineWork", "xb A_s G_s A_t G_t t top ssum bits mag tmax terms_s terms_t x r rho out maj wt factor "
-                                   "lanes")
+LineWork = namedtuple("LineWork", "xb A_s G_s A_t G_t t top ssum bits fbits mag tmax terms_s terms_t x r rho out maj "
+                                   "wt gauss factor lanes used")
 
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
@@ -50,87 +50,98 @@ _C = (0.5, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320, 1.0
 
 
 @njit
-def exp_nonpositive(x, bits, n):
-    """x[i] ← exp(x[i]) for x[i] ≤ 0 and i < n, in place (0 below EXP_FLOOR): x = k ln2 + r,
-    |r| ≤ ln2/2, exp(r) by its Taylor polynomial, 2^k assembled from its bits (0 bits give 0.0). Pure
-    arithmetic on one row: it vectorises."""
+def exp_nonpositive(a, k, bits, fbits, n):
+    """a[k, i] ← exp(a[k, i]) for a[k, i] ≤ 0 and i < n, in place (0 below EXP_FLOOR): x = j ln2 + r,
+    |r| ≤ ln2/2, exp(r) by its Taylor polynomial, 2^j assembled from its bits (0 bits give 0.0); fbits
+    is bits viewed as float64. Pure arithmetic on one row: it vectorises. (Rows are indexed, never
+    sliced: a slice is a new array, and numba counts references to it with atomic operations.)"""
     for i in range(n):
-        v = x[i]
+        v = a[k, i]
         below = v < EXP_FLOOR
         v = max(v, EXP_FLOOR)
-        k = math.floor(v * _LOG2E + 0.5)
-        r = (v - k * _LN2_HI) - k * _LN2_LO
+        j = math.floor(v * _LOG2E + 0.5)
+        r = (v - j * _LN2_HI) - j * _LN2_LO
         p = _C[10]
         for c in range(9, -1, -1):
             p = p * r + _C[c]
-        x[i] = 1.0 + r + r * r * p
-        bits[i] = 0 if below else (np.int64(k) + 1023) << 52
-    scale = bits.view(np.float64)
+        a[k, i] = 1.0 + r + r * r * p
+        bits[i] = 0 if below else (np.int64(j) + 1023) << 52
     for i in range(n):
-        x[i] *= scale[i]
+        a[k, i] *= fbits[i]
 
 
 @njit
 def line_work(K, J, d, P):
-    """Scratch arrays for ``line_sum`` (allocated once per call of the quadrature)."""
-    return LineWork(np.empty((d, 1)), np.empty((K, 1)), np.empty(K), np.empty((J, 1)), np.empty(J), np.empty(CHUNK),
-                    np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK, dtype=np.int64), np.empty(CHUNK), np.empty(CHUNK),
-                    np.empty((K, CHUNK)), np.empty((J, CHUNK)), np.empty((d, CHUNK)),
-                    np.empty((K, CHUNK)), np.empty((J, CHUNK)), np.empty((P, CHUNK)), np.empty((P, CHUNK)),
-                    np.empty(CHUNK), np.empty(CHUNK), np.zeros((N_SUMS, P, CHUNK)))
+    """Scratch arrays for ``line_sum`` (allocated once per call of the quadrature), as (owners, work):
+    work holds unowned views (``rfisher.compiled.unowned``: no reference counting in the inner calls),
+    owners the arrays themselves, which the caller keeps alive (``rfisher.compiled.hold``) while it uses
+    work. fbits is bits viewed as float64 (``exp_nonpositive``); used[0] counts the lanes in use
+    (``accumulate``); the lanes start at 0."""
+    xb, A_s, G_s, A_t, G_t = np.empty((d, 1)), np.empty((K, 1)), np.empty(K), np.empty((J, 1)), np.empty(J)
+    t, top, ssum, bits = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK, dtype=np.int64)
+    mag, tmax, terms_s, terms_t = np.empty(CHUNK), np.empty(CHUNK), np.empty((K, CHUNK)), np.empty((J, CHUNK))
+    x, r, rho = np.empty((d, CHUNK)), np.empty((K, CHUNK)), np.empty((J, CHUNK))
+    out, maj = np.empty((P, CHUNK)), np.empty((P, CHUNK))
+    wt, gauss, factor, lanes = np.empty(CHUNK), np.empty((1, CHUNK)), np.empty(CHUNK), np.zeros((N_SUMS, P, CHUNK))
+    used = np.zeros(1, dtype=np.int64)
+    owners = (xb, A_s, G_s, A_t, G_t, t, top, ssum, bits, mag, tmax, terms_s, terms_t, x, r, rho, out, maj, wt, gauss,
+              factor, lanes, used)
+    work = LineWork(unowned(xb), unowned(A_s), unowned(G_s), unowned(A_t), unowned(G_t), unowned(t), unowned(top),
+                    unowned(ssum), unowned(bits), unowned(bits.view(np.float64)), unowned(mag), unowned(tmax),
+                    unowned(terms_s), unowned(terms_t), unowned(x), unowned(r), unowned(rho), unowned(out),
+                    unowned(maj), unowned(wt), unowned(gauss), unowned(factor), unowned(lanes), unowned(used))
+    return owners, work
 
 
 @njit
-def softmax_line(A, G, t, n, dest, top, ssum, bits, mag, tmax):
-    """dest[k, i] = softmax_k(A_k + G_k t_i) for i < n (t increasing), one row at a time. A component
-    whose logit stays more than −EXP_FLOOR below another's over the whole chunk gets 0 without
-    computing its exponentials.
+def softmax_line(A, G, t, n, dest, top, ssum, bits, fbits, mag, tmax):
+    """dest[k, i] = softmax_k(A_k + G_k t_i) for i < n (t increasing), one row at a time; A (K, 1) holds
+    the logits at the line's base. A component whose logit stays more than −EXP_FLOOR below another's
+    over the whole chunk gets 0 without computing its exponentials.
 
     mag[i] += 2(Σ_k r_k T_k + (1 − 2 r_max) T_max) with T_k = |A_k| + |G_k t_i| and T_max that of the
     largest responsibility: the logits are computed with an error of at most 2ε T_k each, the difference
     to the largest one is exact for the largest itself, so the relative error of the responsibilities is
     at most ε times 2Σ_{k≠top} r_k (T_k + T_top) = that bound (used by the quadrature's rounding term).
-    top, ssum, tmax: scratch (n,); bits: int64 scratch (n,)."""
+    top, ssum, tmax: scratch (n,); bits: int64 scratch (n,) and fbits its float64 view."""
     K = A.shape[0]
     if K == 1:
         for i in range(n):
             dest[0, i] = 1.0
         return
     for i in range(n):
-        top[i] = A[0] + G[0] * t[i]
+        top[i] = A[0, 0] + G[0] * t[i]
     for k in range(1, K):
-        a, g = A[k], G[k]
+        a, g = A[k, 0], G[k]
         for i in range(n):
             top[i] = max(top[i], a + g * t[i])
     for i in range(n):
         ssum[i] = 0.0
     lo, hi = t[0], t[n - 1]
     for k in range(K):
-        a, g = A[k], G[k]
-        row = dest[k]
+        a, g = A[k, 0], G[k]
         bound = np.inf  # an upper bound of a_k − top over the chunk: min over j of the gap to a_j
         for j in range(K):
-            gap = max((a - A[j]) + (g - G[j]) * lo, (a - A[j]) + (g - G[j]) * hi)
+            gap = max((a - A[j, 0]) + (g - G[j]) * lo, (a - A[j, 0]) + (g - G[j]) * hi)
             bound = min(bound, gap)
         if bound < EXP_FLOOR:
             for i in range(n):
-                row[i] = 0.0
+                dest[k, i] = 0.0
             continue
         for i in range(n):
-            row[i] = (a + g * t[i]) - top[i]
-        exp_nonpositive(row, bits, n)
+            dest[k, i] = (a + g * t[i]) - top[i]
+        exp_nonpositive(dest, k, bits, fbits, n)
         for i in range(n):
-            ssum[i] += row[i]
+            ssum[i] += dest[k, i]
     for i in range(n):
         ssum[i] = 1.0 / ssum[i]
         top[i] = 0.0  # the largest responsibility so far
         tmax[i] = 0.0
     for k in range(K):
-        row = dest[k]
-        a, g = abs(A[k]), abs(G[k])
+        a, g = abs(A[k, 0]), abs(G[k])
         for i in range(n):
-            r = row[i] * ssum[i]
-            row[i] = r
+            r = dest[k, i] * ssum[i]
+            dest[k, i] = r
             T = a + g * abs(t[i])
             mag[i] += 2.0 * r * T
             if r > top[i]:
@@ -139,12 +150,13 @@ def softmax_line(A, G, t, n, dest, top, ssum, bits, mag, tmax):
     for i in range(n):
         mag[i] += 2.0 * (1.0 - 2.0 * top[i]) * tmax[i]
 
+
 @njit
-def softmax_points(a, n, log_weights, terms, top, tmax, bits, mag):
+def softmax_points(a, n, log_weights, terms, top, tmax, bits, fbits, mag):
     """a (components, ≥ n) holds the logits at n points: replace them by the responsibilities (log-sum-exp
     form) and add to mag[i] the logits' magnitude 2(Σ_k r_k T_k + (1 − 2 r_max) T_max) as ``softmax_line``
     does, with T_k = |a_k| + 2|log w_k| ≥ |log w_k| + ||x − c_k||²/2 (the terms of the printed logit).
-    terms (components, ≥ n), top, tmax, bits: scratch."""
+    terms (components, ≥ n), top, tmax, bits, fbits: scratch."""
     K = a.shape[0]
     if K == 1:
         for i in range(n):
@@ -153,74 +165,71 @@ def softmax_points(a, n, log_weights, terms, top, tmax, bits, mag):
     for i in range(n):
         top[i] = a[0, i]
     for k in range(1, K):
-        row = a[k]
         for i in range(n):
-            top[i] = max(top[i], row[i])
+            top[i] = max(top[i], a[k, i])
     for i in range(n):
         tmax[i] = 0.0  # the running sum of the exponentials, then T of the largest responsibility
     for k in range(K):
-        row = a[k]
-        tk = terms[k]
         lw = 2.0 * abs(log_weights[k])
         for i in range(n):
-            tk[i] = abs(row[i]) + lw
-            row[i] = row[i] - top[i]
-        exp_nonpositive(row, bits, n)
+            terms[k, i] = abs(a[k, i]) + lw
+            a[k, i] = a[k, i] - top[i]
+        exp_nonpositive(a, k, bits, fbits, n)
         for i in range(n):
-            tmax[i] += row[i]
+            tmax[i] += a[k, i]
     for i in range(n):
         tmax[i] = 1.0 / tmax[i]
     for k in range(K):
-        row = a[k]
         for i in range(n):
-            row[i] *= tmax[i]
+            a[k, i] *= tmax[i]
     for i in range(n):
         top[i] = 0.0  # now the largest responsibility
         tmax[i] = 0.0
     for k in range(K):
-        row = a[k]
-        tk = terms[k]
         for i in range(n):
-            r = row[i]
-            mag[i] += 2.0 * r * tk[i]
+            r = a[k, i]
+            mag[i] += 2.0 * r * terms[k, i]
             if r > top[i]:
                 top[i] = r
-                tmax[i] = tk[i]
+                tmax[i] = terms[k, i]
     for i in range(n):
         mag[i] += 2.0 * (1.0 - 2.0 * top[i]) * tmax[i]
 
 
 @njit
-def accumulate(n, wt, factor, outer, out, maj, lanes):
+def accumulate(n, wt, factor, outer, out, maj, lanes, used):
     """Add one chunk into the lane sums (N_SUMS, P, CHUNK): lane i collects the points at position i of
     every chunk, in order, so each sum is a fixed sequence of operations (no reassociation) and the loop
     vectorises. wt: node weights; factor: the rounding factor of each node times its weight; outer: the
-    factor of this line in the rule with the outer steps doubled (0 or 2^(s−1))."""
+    factor of this line in the rule with the outer steps doubled (0 or 2^(s−1)); used[0]: the number of
+    lanes in use, raised to n."""
+    used[0] = max(used[0], n)
     for p in range(out.shape[0]):
-        o = out[p]
-        mj = maj[p]
-        fine, absl, rnd = lanes[FINE, p], lanes[ABS, p], lanes[ROUND, p]
         for i in range(n):
-            v = wt[i] * o[i]
-            fine[i] += v
-            absl[i] += abs(v)
-            rnd[i] += factor[i] * mj[i]
+            v = wt[i] * out[p, i]
+            lanes[FINE, p, i] += v
+            lanes[ABS, p, i] += abs(v)
+            lanes[ROUND, p, i] += factor[i] * maj[p, i]
         if outer != 0.0:
-            oth = lanes[OUTER, p]
             for i in range(n):
-                oth[i] += outer * (wt[i] * o[i])
+                lanes[OUTER, p, i] += outer * (wt[i] * out[p, i])
 
 
 @njit
-def reduce_lanes(lanes, totals, scratch):
+def reduce_lanes(lanes, totals, scratch, used):
     """totals[r, p] += Σ_i lanes[r, p, i] for the N_SUMS rows, and totals[N_SUMS, p] += twice the sum of
     the even lanes of FINE (the rule with the inner step doubled); pairwise sums in a fixed order (error
-    ≤ log2(CHUNK)·ε·Σ|·|). The lanes are cleared; scratch has CHUNK // 2 entries or more."""
+    ≤ log2(CHUNK)·ε·Σ|·|) over the first W lanes, W the smallest power of two ≥ used[0] (the others are
+    0: a rule of 30 nodes does not pay for 128 lanes; W depends on the parameter set only, so the result
+    does not depend on the batch). The lanes are cleared and used[0] reset; scratch has W // 2 entries or more."""
+    W = 2
+    while W < used[0]:
+        W *= 2
+    used[0] = 0
     for p in range(lanes.shape[1]):
-        row = lanes[FINE, p]
-        width = CHUNK // 2
+        width = W // 2
         for i in range(width):
-            scratch[i] = row[2 * i]
+            scratch[i] = lanes[FINE, p, 2 * i]
         while width > 1:
             width //= 2
             for i in range(width):
@@ -228,15 +237,14 @@ def reduce_lanes(lanes, totals, scratch):
         totals[N_SUMS, p] += 2.0 * scratch[0]
     for r in range(lanes.shape[0]):
         for p in range(lanes.shape[1]):
-            row = lanes[r, p]
-            width = CHUNK
+            width = W
             while width > 1:
                 width //= 2
                 for i in range(width):
-                    row[i] += row[i + width]
-            totals[r, p] += row[0]
-            for i in range(CHUNK):
-                row[i] = 0.0
+                    lanes[r, p, i] += lanes[r, p, i + width]
+            totals[r, p] += lanes[r, p, 0]
+            for i in range(W):
+                lanes[r, p, i] = 0.0
 
 
 @njit
@@ -261,14 +269,11 @@ def line_sum(base, u, h, m, weight, outer, c_round, c_logit, mu, nu, work, fns):
     Returns the number of nodes."""
     single = m < 0
     m = max(m, 0)
-    A_s = work.A_s[:, 0]
-    A_t = work.A_t[:, 0]
-    t = work.t
-    wt = work.wt
     # every field read once, into locals (a tuple field read in the loop costs a refcount pair each time)
-    mag, factor, x, r, rho, top, ssum, bits, tmax = (work.mag, work.factor, work.x, work.r, work.rho, work.top, work.ssum,
-                                                     work.bits, work.tmax)
-    G_s, G_t, out, maj, lanes = work.G_s, work.G_t, work.out, work.maj, work.lanes
+    A_s, A_t, G_s, G_t, t, wt, gauss = work.A_s, work.A_t, work.G_s, work.G_t, work.t, work.wt, work.gauss
+    mag, factor, x, r, rho, top, ssum, bits, fbits, tmax = (work.mag, work.factor, work.x, work.r, work.rho, work.top,
+                                                            work.ssum, work.bits, work.fbits, work.tmax)
+    out, maj, lanes, used = work.out, work.maj, work.lanes, work.used
     # node n sits at lane (n + m + shift) mod CHUNK: even nodes on even lanes
     shift = m % 2
     N = 2 * m + 1 + shift
@@ -280,26 +285,25 @@ def line_sum(base, u, h, m, weight, outer, c_round, c_logit, mu, nu, work, fns):
             t[i] = (first + min(max(i, shift - start), nc - 1)) * h
         for i in range(n_pad):
             mag[i] = 0.0
-        softmax_line(A_s, G_s, t, n_pad, r, top, ssum, bits, mag, tmax)
-        softmax_line(A_t, G_t, t, n_pad, rho, top, ssum, bits, mag, tmax)
+        softmax_line(A_s, G_s, t, n_pad, r, top, ssum, bits, fbits, mag, tmax)
+        softmax_line(A_t, G_t, t, n_pad, rho, top, ssum, bits, fbits, mag, tmax)
         for a in range(base.shape[0]):
-            row = x[a]
             b_a, u_a = base[a], u[a]
             for i in range(n_pad):
-                row[i] = b_a + u_a * t[i]
+                x[a, i] = b_a + u_a * t[i]
         if single:
             for i in range(n_pad):
                 wt[i] = weight if start + i == shift else 0.0
         else:
             for i in range(n_pad):
-                wt[i] = -0.5 * t[i] * t[i]
-            exp_nonpositive(wt, bits, n_pad)
+                gauss[0, i] = -0.5 * t[i] * t[i]
+            exp_nonpositive(gauss, 0, bits, fbits, n_pad)
             c0 = weight * h * INV_SQRT_2PI
             for i in range(n_pad):
-                wt[i] = c0 * wt[i] if shift <= start + i < N else 0.0
+                wt[i] = c0 * gauss[0, i] if shift <= start + i < N else 0.0
         for i in range(n_pad):
             factor[i] = wt[i] * (c_round + c_logit * mag[i])
         fns.integrand(n_pad, x, mu, nu, r, rho, out)
         fns.majorant(n_pad, x, mu, nu, r, rho, maj)
-        accumulate(n_pad, wt, factor, outer, out, maj, lanes)
+        accumulate(n_pad, wt, factor, outer, out, maj, lanes, used)
     return 2 * m + 1

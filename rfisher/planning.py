@@ -343,7 +343,7 @@ def outer_steps(v, frame, normals, gammas, lams, offsets, T, s, log_weight, lam0
 
 @njit
 def line_step(A, G, n, log_mass, lam0, h):
-    """The inner step along a line for one mixture's transitions, given its logits A (n,) at the
+    """The inner step along a line for one mixture's transitions, given its logits A (n, 1) at the
     line's base and their slopes G (n,) along the line: for each tie point t* of two logits carrying
     mass (log_mass − t*²/2 − masking + Λ₀ > 0), the pole step for the pole at π/|G_k − G_l|, halved.
     Returns the smaller of h and those."""
@@ -352,11 +352,11 @@ def line_step(A, G, n, log_mass, lam0, h):
             dg = G[k] - G[l]
             if dg == 0.0:
                 continue
-            t = -(A[k] - A[l]) / dg
-            top = A[k] + G[k] * t
+            t = -(A[k, 0] - A[l, 0]) / dg
+            top = A[k, 0] + G[k] * t
             mask = 0.0
             for m in range(n):
-                mask = max(mask, A[m] + G[m] * t - top)
+                mask = max(mask, A[m, 0] + G[m] * t - top)
             lam = log_mass + lam0 - 0.5 * t * t - mask
             if lam <= 0.0:
                 continue

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rfisher import compiled, lines, validation
-from rfisher.compiled import njit
+from rfisher.compiled import hold, njit, unowned
 from rfisher.lines import (
     ABS,
     FINE,
@@ -86,11 +86,13 @@ LOGIT_ULPS = 3
 WEIGHT_ULPS = lines.EXP_ULPS + 6
 #: Default largest number of nodes per parameter set and pass (docs/theory.md, "Work limits").
 MAX_NODES = 50_000_000
-#: Smooth integrands (every transition carrying mass has its poles at least GH_POLE from the real axis)
-#: are integrated by the tensor Gauss–Hermite rule with GH_POINTS points per axis, its error estimated by
-#: the rule with GH_CHECK points (docs/theory.md, "Quadrature"): for poles at distance a the rule with n
-#: points converges like exp(−2a√(2n)): at a = 3 that is 1.7e−13 for n = 12 and 1.8e−15 for n = 16.
-GH_POINTS, GH_CHECK, GH_POLE = 16, 12, 3.0
+#: Smooth integrands (every transition carrying mass has its poles at least ``gh_pole(rtol)`` from the
+#: real axis) are integrated by the tensor Gauss–Hermite rule with GH_POINTS points per axis, its error
+#: estimated by the rule with GH_CHECK points (docs/theory.md, "Quadrature"). The pair's relative error
+#: estimate falls like exp(−GH_DECAY·A) with the pole distance A = π/γ (measured, K = 2, d = 1: 7e−6 at
+#: A = 3.1, 4e−8 at 4.2, 2e−11 at 6.3, 4e−13 at 7.9), so it is tried from A = ln(1/rtol)/GH_DECAY on (and
+#: never below GH_POLE): closer poles make it fail and cost a wasted pass.
+GH_POINTS, GH_CHECK, GH_POLE, GH_DECAY = 16, 12, 3.0, 3.5
 
 
 def _hermite(n: int):
@@ -99,11 +101,27 @@ def _hermite(n: int):
     return np.ascontiguousarray(x * math.sqrt(2.0)), np.ascontiguousarray(wts / math.sqrt(math.pi))
 
 
-GH_NODES, GH_WEIGHTS = _hermite(GH_POINTS)
-GH_CHECK_NODES, GH_CHECK_WEIGHTS = _hermite(GH_CHECK)
+def _hermite_pair(rank: int):
+    """The tensor rules of GH_POINTS and of GH_CHECK points per axis in R^rank, one after the other:
+    nodes (GH_POINTS^rank + GH_CHECK^rank, rank) and the weight of each in its own rule."""
+    nodes, weights = [], []
+    for n in (GH_POINTS, GH_CHECK):
+        x, wts = _hermite(n)
+        grid = np.stack(np.meshgrid(*[x] * rank, indexing="ij"), axis=-1).reshape(-1, rank)
+        nodes.append(grid)
+        weights.append(np.prod(np.stack(np.meshgrid(*[wts] * rank, indexing="ij"), axis=-1).reshape(-1, rank), axis=1))
+    return np.ascontiguousarray(np.concatenate(nodes)), np.ascontiguousarray(np.concatenate(weights))
+
+
+#: The Gauss–Hermite pairs in reduced dimension 0 (one node each, weight 1), 1, 2, 3 (tables, so that no
+#: node is decoded at run time).
+GH_NODES_0, GH_WEIGHTS_0 = np.zeros((2, 1)), np.ones(2)
+GH_NODES_1, GH_WEIGHTS_1 = _hermite_pair(1)
+GH_NODES_2, GH_WEIGHTS_2 = _hermite_pair(2)
+GH_NODES_3, GH_WEIGHTS_3 = _hermite_pair(3)
 
 PlanWork = namedtuple("PlanWork", "basis alpha_s alpha_t normals gammas lams offsets v trial frame steps u outer base "
-                                   "totals tail mu_c nu_c check logw_s logw_t")
+                                   "totals tail mu_c nu_c logw_s logw_t")
 
 
 @dataclass
@@ -158,14 +176,21 @@ def centered(means, teacher_means, teacher_weights):
 
 @njit
 def plan_work(K, J, d):
-    """Scratch arrays for the planning of one parameter set (allocated once per batch)."""
+    """Scratch arrays for the planning of one parameter set (allocated once per batch), as (owners,
+    work): unowned views and the arrays the caller keeps alive, as ``rfisher.lines.line_work``."""
     T = K * (K - 1) // 2 + J * (J - 1) // 2 + 1
-    return PlanWork(np.empty((d, d)), np.empty((K, 1)), np.empty((J, 1)), np.zeros((T, 3)), np.empty(T), np.empty(T),
-                    np.empty(T), np.empty(3), np.empty(3), np.zeros((3, 2)), np.ones(2), np.empty(d), np.zeros((d, 2)),
-                    np.empty(d), np.zeros((N_SUMS + 1, 1 + K * d)), np.empty(1 + K * d), np.empty((K, d)), np.empty((J, d)),
-                    np.zeros((N_SUMS + 1, 1 + K * d)), np.empty(K), np.empty(J))
-
-
+    basis, alpha_s, alpha_t, normals = np.empty((d, d)), np.empty((K, 1)), np.empty((J, 1)), np.zeros((T, 3))
+    gammas, lams, offsets, v, trial = np.empty(T), np.empty(T), np.empty(T), np.empty(3), np.empty(3)
+    frame, steps, u, outer, base = np.zeros((3, 2)), np.ones(2), np.empty(d), np.zeros((d, 2)), np.empty(d)
+    totals, tail, mu_c, nu_c = np.zeros((N_SUMS + 1, 1 + K * d)), np.empty(1 + K * d), np.empty((K, d)), np.empty((J, d))
+    logw_s, logw_t = np.empty(K), np.empty(J)
+    owners = (basis, alpha_s, alpha_t, normals, gammas, lams, offsets, v, trial, frame, steps, u, outer, base, totals, tail,
+              mu_c, nu_c, logw_s, logw_t)
+    work = PlanWork(unowned(basis), unowned(alpha_s), unowned(alpha_t), unowned(normals), unowned(gammas), unowned(lams),
+                    unowned(offsets), unowned(v), unowned(trial), unowned(frame), unowned(steps), unowned(u),
+                    unowned(outer), unowned(base), unowned(totals), unowned(tail), unowned(mu_c), unowned(nu_c),
+                    unowned(logw_s), unowned(logw_t))
+    return owners, work
 
 
 @njit
@@ -195,99 +220,118 @@ def centre_frame(c, centers, cweights, mu, w, nu, pi, rank, lam0, mu_c, nu_c, xb
 
 
 @njit
-def smooth(centers, cweights, mu, w, nu, pi, rank, lam0, mu_c, nu_c, xb, alpha_s, alpha_t, basis, normals, gammas, lams,
-           offsets, fns):
-    """True if for every component every transition carrying mass has its poles at least GH_POLE from
-    the real axis (π/γ ≥ GH_POLE): the integrand is then analytic in a wide strip around the whole
-    reduced space, and the Gauss–Hermite rule converges fast. The scratch of ``centre_frame``, one by one."""
+def gh_pole(rtol):
+    """The pole distance π/γ from which the Gauss–Hermite pair is tried: ln(1/rtol)/GH_DECAY, at least
+    GH_POLE (docs/theory.md, "Quadrature"). A planning choice only: the pair's own error estimate
+    decides whether its result is kept."""
+    return max(GH_POLE, math.log(1.0 / rtol) / GH_DECAY)
+
+
+@njit
+def smooth(centers, cweights, mu, w, nu, pi, rank, lam0, pole, mu_c, nu_c, xb, alpha_s, alpha_t, basis, normals, gammas,
+           lams, offsets, fns):
+    """True if for every component every transition carrying mass has its poles at least ``pole`` from
+    the real axis (π/γ ≥ pole): the integrand is then analytic in a wide strip around the whole reduced
+    space, and the Gauss–Hermite rule converges fast. The scratch of ``centre_frame``, one by one."""
     for c in range(centers.shape[0]):
         T = centre_frame(c, centers, cweights, mu, w, nu, pi, rank, lam0, mu_c, nu_c, xb, alpha_s, alpha_t, basis, normals,
                          gammas, lams, offsets, fns)
         for t in range(T):
-            if math.pi / gammas[t] < GH_POLE:
+            if math.pi / gammas[t] < pole:
                 return False
     return True
 
 
 @njit
-def hermite_sum(centers, cweights, mu, w, nu, pi, rank, points, weights_1d, depth, pw, work, fns):
-    """Add the tensor Gauss–Hermite rule (``points``, ``weights_1d`` per axis of the reduced space) into
-    pw.totals, component by component (each through the lane sums work.lanes); returns the number of
-    nodes. (All components in one call: a compiled call increfs every array of its tuple arguments.)"""
+def hermite_sum(centers, cweights, mu, w, nu, pi, rank, depth, pw, work, fns):
+    """Add the tensor Gauss–Hermite rules with GH_POINTS and GH_CHECK points per axis of the reduced
+    space into pw.totals, component by component, in one pass (each component's nodes are planned and
+    evaluated once for both): the GH_POINTS rule in the rows FINE, ABS, ROUND, the GH_CHECK rule in the
+    row OUTER. Returns the number of nodes of the GH_POINTS rule. (All components in one call: a
+    compiled call increfs every array of its tuple arguments.)"""
     D = mu.shape[1]
-    n1 = points.shape[0]
-    total = n1**rank
+    main = GH_POINTS**rank
+    total = main + GH_CHECK**rank
     # every field read once, into locals (a tuple field read in the loops costs a refcount pair each time)
     logw_s, logw_t, basis, mu_c, nu_c, totals = pw.logw_s, pw.logw_t, pw.basis, pw.mu_c, pw.nu_c, pw.totals
     alpha_s, alpha_t, normals, gammas, lams, offsets = pw.alpha_s, pw.alpha_t, pw.normals, pw.gammas, pw.lams, pw.offsets
-    x, wts, mag, factor, xb, lanes, ssum = work.x, work.wt, work.mag, work.factor, work.xb, work.lanes, work.ssum
-    r, rho, terms_s, terms_t, top, tmax, bits = work.r, work.rho, work.terms_s, work.terms_t, work.top, work.tmax, work.bits
-    out, maj = work.out, work.maj
-    nodes = 0
+    x, wts, check, mag, factor, xb = work.x, work.wt, work.t, work.mag, work.factor, work.xb
+    lanes, ssum, used = work.lanes, work.ssum, work.used
+    r, rho, terms_s, terms_t, top, tmax = work.r, work.rho, work.terms_s, work.terms_t, work.top, work.tmax
+    bits, fbits, out, maj = work.bits, work.fbits, work.out, work.maj
+    for k in range(w.shape[0]):
+        logw_s[k] = math.log(w[k])
+    for k in range(pi.shape[0]):
+        logw_t[k] = math.log(pi[k])
+    if rank == 0:
+        table, table_w = GH_NODES_0, GH_WEIGHTS_0
+    elif rank == 1:
+        table, table_w = GH_NODES_1, GH_WEIGHTS_1
+    elif rank == 2:
+        table, table_w = GH_NODES_2, GH_WEIGHTS_2
+    else:
+        table, table_w = GH_NODES_3, GH_WEIGHTS_3
     for c in range(centers.shape[0]):
         centre_frame(c, centers, cweights, mu, w, nu, pi, rank, 0.0, mu_c, nu_c, xb, alpha_s, alpha_t, basis, normals,
                      gammas, lams, offsets, fns)
-        for k in range(w.shape[0]):
-            logw_s[k] = math.log(w[k])
-        for k in range(pi.shape[0]):
-            logw_t[k] = math.log(pi[k])
+        wc = cweights[c]
         for start in range(0, total, lines.CHUNK):
             n = min(lines.CHUNK, total - start)
             n_pad = (n + 7) // 8 * 8
+            for a in range(D):
+                for i in range(n_pad):
+                    y = 0.0
+                    for b in range(rank):
+                        y += basis[a, b] * table[start + min(i, n - 1), b]
+                    x[a, i] = y
             for i in range(n_pad):
-                flat = start + min(i, n - 1)
-                wt = cweights[c] if i < n else 0.0
-                for a in range(D):
-                    x[a, i] = 0.0
-                for b in range(rank):
-                    j = flat % n1
-                    flat //= n1
-                    wt *= weights_1d[j]
-                    for a in range(D):
-                        x[a, i] += basis[a, b] * points[j]
-                wts[i] = wt
+                flat = start + i
+                weight = wc * table_w[start + min(i, n - 1)]
+                wts[i] = weight if flat < main else 0.0
+                check[i] = weight if main <= flat < total else 0.0
                 mag[i] = 0.0
             fns.student_logits(n_pad, x, mu_c, w, r)
-            softmax_points(r, n_pad, logw_s, terms_s, top, tmax, bits, mag)
+            softmax_points(r, n_pad, logw_s, terms_s, top, tmax, bits, fbits, mag)
             fns.teacher_logits(n_pad, x, nu_c, pi, rho)
-            softmax_points(rho, n_pad, logw_t, terms_t, top, tmax, bits, mag)
+            softmax_points(rho, n_pad, logw_t, terms_t, top, tmax, bits, fbits, mag)
             for i in range(n_pad):
                 factor[i] = wts[i] * (depth + INPUT_ULPS + LOGIT_ULPS * mag[i])
             fns.integrand(n_pad, x, mu_c, nu_c, r, rho, out)
             fns.majorant(n_pad, x, mu_c, nu_c, r, rho, maj)
-            accumulate(n_pad, wts, factor, 0.0, out, maj, lanes)
-        reduce_lanes(lanes, totals, ssum)
-        nodes += total
-    return nodes
+            accumulate(n_pad, wts, factor, 0.0, out, maj, lanes, used)
+            for p in range(out.shape[0]):
+                for i in range(n_pad):
+                    lanes[OUTER, p, i] += check[i] * out[p, i]
+        reduce_lanes(lanes, totals, ssum, used)
+    return main * centers.shape[0]
 
 
 @njit
 def hermite(centers, cweights, mu, w, nu, pi, rank, rtol, atol, depth, value, error, scale, pw, work, fns):
     """The Gauss–Hermite rule with GH_POINTS per axis and its error |Q − Q_check| + rounding, for a smooth
-    integrand (``smooth``); returns (nodes, converged). No tail: the rule covers the whole space."""
+    integrand (``smooth``); returns (nodes, converged, floor), floor: the rounding bound alone exceeds an
+    allowance (no rule can then meet the tolerance). No tail: the rule covers the whole space."""
     C = centers.shape[0]
     P = value.shape[0]
-    pw.check[:, :] = 0.0
-    pw.totals[:, :] = 0.0
-    hermite_sum(centers, cweights, mu, w, nu, pi, rank, GH_CHECK_NODES, GH_CHECK_WEIGHTS, depth, pw, work, fns)
-    pw.check[:, :] = pw.totals
-    pw.totals[:, :] = 0.0
-    nodes = hermite_sum(centers, cweights, mu, w, nu, pi, rank, GH_NODES, GH_WEIGHTS, depth, pw, work, fns)
     tot = pw.totals
-    check = pw.check
-    sums = GH_POINTS**3 // lines.CHUNK + 1 + 6 + C
+    tot[:, :] = 0.0
+    nodes = hermite_sum(centers, cweights, mu, w, nu, pi, rank, depth, pw, work, fns)
+    sums = (GH_POINTS**3 + GH_CHECK**3) // lines.CHUNK + 1 + 6 + C
     gmax = 0.0
     for p in range(1, P):
         gmax = max(gmax, tot[ABS, p])
     ok = True
+    floor = False
     for p in range(P):
         value[p] = tot[FINE, p]
         scale[p] = tot[ABS, p]
-        error[p] = abs(tot[FINE, p] - check[FINE, p]) + EPS * (tot[ROUND, p] + (WEIGHT_ULPS + sums) * tot[ABS, p])
+        rounding = EPS * (tot[ROUND, p] + (WEIGHT_ULPS + sums) * tot[ABS, p])
+        error[p] = abs(tot[FINE, p] - tot[OUTER, p]) + rounding
         allowed = rtol * (tot[ABS, 0] if p == 0 else gmax) + atol
         if not (error[p] <= allowed and math.isfinite(value[p])):
             ok = False
-    return nodes, ok
+        floor = floor or rounding > allowed
+    return nodes, ok, floor
 
 
 @njit
@@ -353,8 +397,8 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
             h = 1.0
         else:
             log_mass = log_w - 0.5 * ysq
-            h = line_step(A_s[:, 0], G_s, K, log_mass, lam0, h_gauss)
-            h = line_step(A_t[:, 0], G_t, J, log_mass, lam0, h) * shrink_in
+            h = line_step(A_s, G_s, K, log_mass, lam0, h_gauss)
+            h = line_step(A_t, G_t, J, log_mass, lam0, h) * shrink_in
             m = min(int(math.floor(math.sqrt(L * L - ysq) / h)), MAX_LINE_NODES)
         if nodes + 2 * max(m, 0) + 1 > max_nodes:
             return -1, longest, n_lines
@@ -363,7 +407,7 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
         nodes += n
         longest = max(longest, n)
         n_lines += 1
-    reduce_lanes(work.lanes, pw.totals, work.ssum)
+    reduce_lanes(work.lanes, pw.totals, work.ssum, work.used)
     return nodes, longest, n_lines
 
 
@@ -384,14 +428,16 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
     nodes = 0
     ok = False
     tot = pw.totals
-    if rank <= 3 and smooth(centers, cweights, mu, w, nu, pi, rank, lam0, pw.mu_c, pw.nu_c, work.xb, pw.alpha_s, pw.alpha_t,
-                            pw.basis, pw.normals, pw.gammas, pw.lams, pw.offsets, fns):
-        nodes, ok = hermite(centers, cweights, mu, w, nu, pi, rank, rtol, atol, depth, value, error, scale, pw, work, fns)
-        if ok:
+    if rank <= 3 and smooth(centers, cweights, mu, w, nu, pi, rank, lam0, gh_pole(rtol), pw.mu_c, pw.nu_c, work.xb,
+                            pw.alpha_s, pw.alpha_t, pw.basis, pw.normals, pw.gammas, pw.lams, pw.offsets, fns):
+        nodes, ok, floor = hermite(centers, cweights, mu, w, nu, pi, rank, rtol, atol, depth, value, error, scale, pw, work,
+                                   fns)
+        if ok or floor:  # at the rounding floor the trapezoid rule cannot do better: the result stays flagged
             return nodes, ok
     for _ in range(max_refine + 1):
         L = radius(mu, nu, rtol, boost)
-        work.lanes[:, :, :] = 0.0
+        work.lanes[:, :, :] = 0.0  # (after a pass cut short by max_nodes they hold a partial sum)
+        work.used[0] = 0
         tot[:, :] = 0.0
         nodes = 0
         longest = 0
@@ -412,6 +458,8 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
                 error[p] = np.inf
                 scale[p] = np.nan
             nodes = max_nodes
+            work.lanes[:, :, :] = 0.0  # the cut pass's partial sums must not reach the next parameter set
+            work.used[0] = 0
             break
         tail_one(reverse, centers, cweights, mu, nu, rank, L, pw.tail)
         # a lane adds at most (nodes of a component)/CHUNK + 1 terms, then pairwise sums of depth
@@ -422,6 +470,7 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
             gmax = max(gmax, tot[ABS, p])
         ok = True
         bad_tail = False
+        floor = False  # the rounding bound alone exceeds an allowance: no refinement can meet it
         # the refinement factors the error model predicts (1: that estimate is within its share)
         cut_in = 1.0
         cut_out = 1.0
@@ -437,12 +486,15 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
             if not (error[p] <= allowed and math.isfinite(value[p])):
                 ok = False
             group = tot[ABS, 0] if p == 0 else gmax
-            if est_in > 0.5 * allowed:
+            # an estimate within twice the rounding bound is rounding noise of the two sums it compares:
+            # smaller steps cannot reduce it (near student = teacher, where the value is pure cancellation)
+            if est_in > 0.5 * allowed and est_in > 2.0 * rounding:
                 cut_in = min(cut_in, refine_factor(est_in, REFINE_AIM * 0.5 * allowed, group))
-            if est_out > 0.5 * allowed:
+            if est_out > 0.5 * allowed and est_out > 2.0 * rounding:
                 cut_out = min(cut_out, refine_factor(est_out, REFINE_AIM * 0.5 * allowed, group))
             bad_tail = bad_tail or tail[p] > TAIL_SHARE * allowed
-        if ok or not (cut_in < 1.0 or cut_out < 1.0 or bad_tail):
+            floor = floor or rounding > allowed
+        if ok or floor or not (cut_in < 1.0 or cut_out < 1.0 or bad_tail):
             break
         shrink_in *= cut_in
         shrink_out *= cut_out
@@ -454,16 +506,20 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
 @njit
 def integrate_batch(means, weights, teacher_means, teacher_weights, reverse, rtol, atol, max_refine, max_nodes, depth,
                     value, error, scale, nodes, ok, fns):
-    """``integrate_one`` for every parameter set of a batch (B, …), in one compiled call."""
+    """``integrate_one`` for every parameter set of a batch (B, …), in one compiled call. The rows of the
+    batch go down as unowned views (``rfisher.compiled.unowned``): the batch arrays outlive the loop."""
     B, K, D = means.shape
     J = teacher_means.shape[1]
-    pw = plan_work(K, J, D)
-    work = line_work(K, J, D, value.shape[1])
+    plan_owners, pw = plan_work(K, J, D)
+    line_owners, work = line_work(K, J, D, value.shape[1])
     for b in range(B):
-        n, good = integrate_one(means[b], weights[b], teacher_means[b], teacher_weights[b], reverse, rtol, atol, max_refine,
-                                max_nodes, depth, value[b], error[b], scale[b], pw, work, fns)
+        n, good = integrate_one(unowned(means[b]), unowned(weights[b]), unowned(teacher_means[b]),
+                                unowned(teacher_weights[b]), reverse, rtol, atol, max_refine, max_nodes, depth,
+                                unowned(value[b]), unowned(error[b]), unowned(scale[b]), pw, work, fns)
         nodes[b] = n
         ok[b] = good
+    hold(plan_owners)
+    hold(line_owners)
 
 
 # --- Python API ----------------------------------------------------------------------------------

@@ -27,13 +27,15 @@ def test_exponential_is_accurate_to_its_stated_ulps():
     rng = np.random.default_rng(0)
     x = np.concatenate([-rng.random(20000) * 708, -rng.random(2000) * 1e-6, [0.0, -1e-300, -707.99, -708.0],
                         -np.logspace(-15, 2.85, 2000)])
-    y = x.copy()
-    exp_nonpositive(y, np.empty(len(x), dtype=np.int64), len(x))
+    y = x.copy()[None, :]
+    bits = np.empty(len(x), dtype=np.int64)
+    exp_nonpositive(y, 0, bits, bits.view(np.float64), len(x))
+    y = y[0]
     exact = np.array([math.exp(v) for v in x])
     rel = np.abs(y - exact) / exact
     assert rel.max() <= EXP_ULPS * np.finfo(float).eps, rel.max()
-    z = np.array([-708.5, -800.0, -1e300])
-    exp_nonpositive(z, np.empty(3, dtype=np.int64), 3)
+    z = np.array([[-708.5, -800.0, -1e300]])
+    exp_nonpositive(z, 0, bits, bits.view(np.float64), 3)
     assert np.all(z == 0.0)
 
 

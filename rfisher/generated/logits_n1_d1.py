@@ -10,12 +10,12 @@ D = 1
 
 def logits(n, x, centers, weights, out):
     """a_k(x_i) = log w_k − ||x_i − c_k||²/2 at n points x (d, n) -> out (components, n)."""
-    w_0, mu_0_0 = weights[0], centers[0, 0]
+    log_w_0, mu_0_0 = math.log(weights[0]), centers[0, 0]
     x0_ = x[0]
     out0 = out[0]
     for i in range(n):
         x0 = x0_[i]
-        out0[i] = -1/2*(mu_0_0 - x0)*(mu_0_0 - x0) + math.log(w_0)
+        out0[i] = log_w_0 - 1/2*(mu_0_0 - x0)*(mu_0_0 - x0)
 
 
 def slopes(x, u, centers, out):

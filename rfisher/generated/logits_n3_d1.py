@@ -10,17 +10,17 @@ D = 1
 
 def logits(n, x, centers, weights, out):
     """a_k(x_i) = log w_k − ||x_i − c_k||²/2 at n points x (d, n) -> out (components, n)."""
-    w_0, mu_0_0 = weights[0], centers[0, 0]
-    w_1, mu_1_0 = weights[1], centers[1, 0]
-    w_2, mu_2_0 = weights[2], centers[2, 0]
+    log_w_0, mu_0_0 = math.log(weights[0]), centers[0, 0]
+    log_w_1, mu_1_0 = math.log(weights[1]), centers[1, 0]
+    log_w_2, mu_2_0 = math.log(weights[2]), centers[2, 0]
     x0_ = x[0]
     out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
         x0 = x0_[i]
         t0 = -x0
-        out0[i] = -1/2*(mu_0_0 + t0)*(mu_0_0 + t0) + math.log(w_0)
-        out1[i] = -1/2*(mu_1_0 + t0)*(mu_1_0 + t0) + math.log(w_1)
-        out2[i] = -1/2*(mu_2_0 + t0)*(mu_2_0 + t0) + math.log(w_2)
+        out0[i] = log_w_0 - 1/2*(mu_0_0 + t0)*(mu_0_0 + t0)
+        out1[i] = log_w_1 - 1/2*(mu_1_0 + t0)*(mu_1_0 + t0)
+        out2[i] = log_w_2 - 1/2*(mu_2_0 + t0)*(mu_2_0 + t0)
 
 
 def slopes(x, u, centers, out):
