@@ -302,7 +302,7 @@ def hermite_sum(centers, cweights, mu, w, nu, pi, rank, depth, pw, work, fns):
             for p in range(out.shape[0]):
                 for i in range(n_pad):
                     lanes[OUTER, p, i] += check[i] * out[p, i]
-        reduce_lanes(lanes, totals, ssum, used)
+    reduce_lanes(lanes, totals, ssum, used)
     return main * centers.shape[0]
 
 
@@ -316,7 +316,8 @@ def hermite(centers, cweights, mu, w, nu, pi, rank, rtol, atol, depth, value, er
     tot = pw.totals
     tot[:, :] = 0.0
     nodes = hermite_sum(centers, cweights, mu, w, nu, pi, rank, depth, pw, work, fns)
-    sums = (GH_POINTS**3 + GH_CHECK**3) // lines.CHUNK + 1 + 6 + C
+    # a lane adds one term per chunk of every component, then a pairwise sum of depth log2(CHUNK) = 7
+    sums = C * ((GH_POINTS**rank + GH_CHECK**rank) // lines.CHUNK + 1) + 7
     gmax = 0.0
     for p in range(1, P):
         gmax = max(gmax, tot[ABS, p])
@@ -337,8 +338,8 @@ def hermite(centers, cweights, mu, w, nu, pi, rank, rtol, atol, depth, value, er
 @njit
 def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in, shrink_out, depth, pw, work, fns,
                   max_nodes):
-    """Add the rule for component c into the lane sums work.lanes (``rfisher.lines``); returns (nodes,
-    longest line, lines), or nodes = −1 past ``max_nodes``.
+    """Add the rule for component c into the lane sums work.lanes (``rfisher.lines``; the caller reduces
+    them once for all components); returns (nodes, longest line, lines), or nodes = −1 past ``max_nodes``.
 
     The lines are evaluated in coordinates centred at c (every output is invariant under translating x
     and all means together): the terms of the integrand, and so its rounding, are then of the size of
@@ -407,7 +408,6 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
         nodes += n
         longest = max(longest, n)
         n_lines += 1
-    reduce_lanes(work.lanes, pw.totals, work.ssum, work.used)
     return nodes, longest, n_lines
 
 
@@ -436,20 +436,16 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
             return nodes, ok
     for _ in range(max_refine + 1):
         L = radius(mu, nu, rtol, boost)
-        work.lanes[:, :, :] = 0.0  # (after a pass cut short by max_nodes they hold a partial sum)
-        work.used[0] = 0
         tot[:, :] = 0.0
         nodes = 0
-        longest = 0
         n_lines = 0
-        for c in range(C):
-            n, lg, nl = component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in, shrink_out, depth,
-                                      pw, work, fns, max_nodes - nodes)
+        for c in range(C):  # the lanes are clear: reduce_lanes clears them, and so does a pass cut short
+            n, _, nl = component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in, shrink_out, depth,
+                                     pw, work, fns, max_nodes - nodes)
             if n < 0:
                 nodes = -1
                 break
             nodes += n
-            longest = max(longest, n)
             n_lines += nl
         if nodes < 0:
             ok = False
@@ -461,10 +457,11 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
             work.lanes[:, :, :] = 0.0  # the cut pass's partial sums must not reach the next parameter set
             work.used[0] = 0
             break
+        reduce_lanes(work.lanes, tot, work.ssum, work.used)
         tail_one(reverse, centers, cweights, mu, nu, rank, L, pw.tail)
-        # a lane adds at most (nodes of a component)/CHUNK + 1 terms, then pairwise sums of depth
-        # log2(CHUNK) = 6, then the C components
-        sums = longest // lines.CHUNK + 1 + 6 + C
+        # a lane adds one term per chunk of every line (at most nodes/CHUNK + lines), then a pairwise sum of
+        # depth log2(CHUNK) = 7
+        sums = nodes // lines.CHUNK + n_lines + 7
         gmax = 0.0
         for p in range(1, P):
             gmax = max(gmax, tot[ABS, p])
