@@ -121,20 +121,18 @@ def _unpack(groups: list[list[tuple[str, str]]], used: set[str]) -> list[str]:
 def _points_function(name: str, args: str, doc: str, outputs: dict[str, list[sp.Expr]],
                      parameters: list[list[tuple[str, str]]], point_inputs: list[list[tuple[str, str]]]) -> list[str]:
     """A function of n points. ``parameters``: groups of (scalar, array element) read once;
-    ``point_inputs``: groups of (scalar, row) read at each point i; ``outputs``: {array: expressions}
-    written to array[p, i]. Rows are taken out of the 2-D arrays before the loop, so that the loop
-    over points vectorises; the loop line is the only line SymPy does not print."""
-    names = [f"{arr}{p}[i]" for arr, exprs in outputs.items() for p in range(len(exprs))]
+    ``point_inputs``: groups of (scalar, row of a 2-D array) read at each point i; ``outputs``: {array:
+    expressions} written to array[p, i]. The 2-D arrays are indexed, not split into rows: each row would
+    be a pointer of its own, and with more than about eight of them LLVM gives up the run-time alias
+    checks that let the loop over points vectorise (the K = 4, d = 3 integrand ran scalar). The loop
+    line is the only line SymPy does not print."""
+    names = [f"{arr}[{p}, i]" for arr, exprs in outputs.items() for p in range(len(exprs))]
     body = print_block([e for exprs in outputs.values() for e in exprs], names, "math")
     used = _used(body, [n for group in parameters + point_inputs for n, _ in group])
     lines = [f"def {name}({args}):", f'    """{doc}"""']
     lines += _indent(_unpack(parameters, used))
-    lines += _indent(_unpack([[(f"{s}_", row) for s, row in group] for group in point_inputs],
-                             {f"{s}_" for s in used}))
-    lines += _indent(_assign([(f"{arr}{p}", f"{arr}[{p}]") for arr, exprs in outputs.items()
-                              for p in range(len(exprs))]))
     lines += ["    for i in range(n):"]
-    lines += _indent(_unpack([[(s, f"{s}_[i]") for s, _ in group] for group in point_inputs], used), 8)
+    lines += _indent(_unpack([[(s, f"{row[:-1]}, i]") for s, row in group] for group in point_inputs], used), 8)
     lines += _indent(body, 8)
     return lines
 

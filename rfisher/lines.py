@@ -39,7 +39,7 @@ FINE, OUTER, ABS, ROUND = 0, 1, 2, 3
 N_SUMS = 4
 
 LineWork = namedtuple("LineWork", "xb A_s G_s A_t G_t t top ssum bits fbits mag tmax terms_s terms_t x r rho out maj "
-                                   "wt gauss factor lanes used")
+                                   "wt gauss factor lanes used wline ofac fill")
 
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
@@ -76,87 +76,34 @@ def line_work(K, J, d, P):
     work holds unowned views (``rfisher.compiled.unowned``: no reference counting in the inner calls),
     owners the arrays themselves, which the caller keeps alive (``rfisher.compiled.hold``) while it uses
     work. fbits is bits viewed as float64 (``exp_nonpositive``); used[0] counts the lanes in use
-    (``accumulate``); the lanes start at 0."""
+    (``accumulate``); the lanes start at 0; fill[0] counts the nodes of the pending chunk (``line_append``),
+    wline and ofac hold their line weights and outer factors."""
     xb, A_s, G_s, A_t, G_t = np.empty((d, 1)), np.empty((K, 1)), np.empty(K), np.empty((J, 1)), np.empty(J)
     t, top, ssum, bits = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK, dtype=np.int64)
     mag, tmax, terms_s, terms_t = np.empty(CHUNK), np.empty(CHUNK), np.empty((K, CHUNK)), np.empty((J, CHUNK))
     x, r, rho = np.empty((d, CHUNK)), np.empty((K, CHUNK)), np.empty((J, CHUNK))
     out, maj = np.empty((P, CHUNK)), np.empty((P, CHUNK))
     wt, gauss, factor, lanes = np.empty(CHUNK), np.empty((1, CHUNK)), np.empty(CHUNK), np.zeros((N_SUMS, P, CHUNK))
-    used = np.zeros(1, dtype=np.int64)
+    used, wline, ofac, fill = np.zeros(1, dtype=np.int64), np.zeros(CHUNK), np.zeros(CHUNK), np.zeros(1, dtype=np.int64)
     owners = (xb, A_s, G_s, A_t, G_t, t, top, ssum, bits, mag, tmax, terms_s, terms_t, x, r, rho, out, maj, wt, gauss,
-              factor, lanes, used)
+              factor, lanes, used, wline, ofac, fill)
     work = LineWork(unowned(xb), unowned(A_s), unowned(G_s), unowned(A_t), unowned(G_t), unowned(t), unowned(top),
                     unowned(ssum), unowned(bits), unowned(bits.view(np.float64)), unowned(mag), unowned(tmax),
                     unowned(terms_s), unowned(terms_t), unowned(x), unowned(r), unowned(rho), unowned(out),
-                    unowned(maj), unowned(wt), unowned(gauss), unowned(factor), unowned(lanes), unowned(used))
+                    unowned(maj), unowned(wt), unowned(gauss), unowned(factor), unowned(lanes), unowned(used),
+                    unowned(wline), unowned(ofac), unowned(fill))
     return owners, work
 
 
 @njit
-def softmax_line(A, G, t, n, dest, top, ssum, bits, fbits, mag, tmax):
-    """dest[k, i] = softmax_k(A_k + G_k t_i) for i < n (t increasing), one row at a time; A (K, 1) holds
-    the logits at the line's base. A component whose logit stays more than −EXP_FLOOR below another's
-    over the whole chunk gets 0 without computing its exponentials.
-
-    mag[i] += 2(Σ_k r_k T_k + (1 − 2 r_max) T_max) with T_k = |A_k| + |G_k t_i| and T_max that of the
-    largest responsibility: the logits are computed with an error of at most 2ε T_k each, the difference
-    to the largest one is exact for the largest itself, so the relative error of the responsibilities is
-    at most ε times 2Σ_{k≠top} r_k (T_k + T_top) = that bound (used by the quadrature's rounding term).
-    top, ssum, tmax: scratch (n,); bits: int64 scratch (n,) and fbits its float64 view."""
-    K = A.shape[0]
-    if K == 1:
-        for i in range(n):
-            dest[0, i] = 1.0
-        return
-    for i in range(n):
-        top[i] = A[0, 0] + G[0] * t[i]
-    for k in range(1, K):
-        a, g = A[k, 0], G[k]
-        for i in range(n):
-            top[i] = max(top[i], a + g * t[i])
-    for i in range(n):
-        ssum[i] = 0.0
-    lo, hi = t[0], t[n - 1]
-    for k in range(K):
-        a, g = A[k, 0], G[k]
-        bound = np.inf  # an upper bound of a_k − top over the chunk: min over j of the gap to a_j
-        for j in range(K):
-            gap = max((a - A[j, 0]) + (g - G[j]) * lo, (a - A[j, 0]) + (g - G[j]) * hi)
-            bound = min(bound, gap)
-        if bound < EXP_FLOOR:
-            for i in range(n):
-                dest[k, i] = 0.0
-            continue
-        for i in range(n):
-            dest[k, i] = (a + g * t[i]) - top[i]
-        exp_nonpositive(dest, k, bits, fbits, n)
-        for i in range(n):
-            ssum[i] += dest[k, i]
-    for i in range(n):
-        ssum[i] = 1.0 / ssum[i]
-        top[i] = 0.0  # the largest responsibility so far
-        tmax[i] = 0.0
-    for k in range(K):
-        a, g = abs(A[k, 0]), abs(G[k])
-        for i in range(n):
-            r = dest[k, i] * ssum[i]
-            dest[k, i] = r
-            T = a + g * abs(t[i])
-            mag[i] += 2.0 * r * T
-            if r > top[i]:
-                top[i] = r
-                tmax[i] = T
-    for i in range(n):
-        mag[i] += 2.0 * (1.0 - 2.0 * top[i]) * tmax[i]
-
-
-@njit
-def softmax_points(a, n, log_weights, terms, top, tmax, bits, fbits, mag):
-    """a (components, ≥ n) holds the logits at n points: replace them by the responsibilities (log-sum-exp
-    form) and add to mag[i] the logits' magnitude 2(Σ_k r_k T_k + (1 − 2 r_max) T_max) as ``softmax_line``
-    does, with T_k = |a_k| + 2|log w_k| ≥ |log w_k| + ||x − c_k||²/2 (the terms of the printed logit).
-    terms (components, ≥ n), top, tmax, bits, fbits: scratch."""
+def softmax_terms(a, terms, n, top, tmax, bits, fbits, mag):
+    """a (components, ≥ n) holds logits at n points and terms (components, ≥ n) the magnitude T_k of the
+    terms each was computed from: replace the logits by the responsibilities (log-sum-exp form) and add to
+    mag[i] 2(Σ_k r_k T_k + (1 − 2 r_max) T_max), T_max that of the largest responsibility. Each logit is
+    computed with an error of at most 2ε T_k, the difference to the largest one is exact for the largest
+    itself, so the relative error of the responsibilities is at most ε times 2Σ_{k≠top} r_k (T_k + T_top)
+    = that bound (used by the quadrature's rounding term). top, tmax: scratch (n,); bits: int64 scratch
+    (n,) and fbits its float64 view."""
     K = a.shape[0]
     if K == 1:
         for i in range(n):
@@ -170,10 +117,14 @@ def softmax_points(a, n, log_weights, terms, top, tmax, bits, fbits, mag):
     for i in range(n):
         tmax[i] = 0.0  # the running sum of the exponentials, then T of the largest responsibility
     for k in range(K):
-        lw = 2.0 * abs(log_weights[k])
+        below = True  # a component below every other by more than −EXP_FLOOR over the chunk: r_k = 0 there
         for i in range(n):
-            terms[k, i] = abs(a[k, i]) + lw
             a[k, i] = a[k, i] - top[i]
+            below &= a[k, i] < EXP_FLOOR
+        if below:
+            for i in range(n):
+                a[k, i] = 0.0
+            continue
         exp_nonpositive(a, k, bits, fbits, n)
         for i in range(n):
             tmax[i] += a[k, i]
@@ -197,12 +148,23 @@ def softmax_points(a, n, log_weights, terms, top, tmax, bits, fbits, mag):
 
 
 @njit
+def softmax_points(a, n, log_weights, terms, top, tmax, bits, fbits, mag):
+    """``softmax_terms`` for logits printed as log w_k − ||x − c_k||²/2, whose terms have magnitude
+    T_k = |a_k| + 2|log w_k| ≥ |log w_k| + ||x − c_k||²/2. terms (components, ≥ n): scratch."""
+    for k in range(a.shape[0]):
+        lw = 2.0 * abs(log_weights[k])
+        for i in range(n):
+            terms[k, i] = abs(a[k, i]) + lw
+    softmax_terms(a, terms, n, top, tmax, bits, fbits, mag)
+
+
+@njit
 def accumulate(n, wt, factor, outer, out, maj, lanes, used):
     """Add one chunk into the lane sums (N_SUMS, P, CHUNK): lane i collects the points at position i of
     every chunk, in order, so each sum is a fixed sequence of operations (no reassociation) and the loop
     vectorises. wt: node weights; factor: the rounding factor of each node times its weight; outer: the
-    factor of this line in the rule with the outer steps doubled (0 or 2^(s−1)); used[0]: the number of
-    lanes in use, raised to n."""
+    factor of each node in the rule with the outer steps doubled (0 or 2^(s−1)), or None when that row
+    is not used; used[0]: the number of lanes in use, raised to n."""
     used[0] = max(used[0], n)
     for p in range(out.shape[0]):
         for i in range(n):
@@ -210,9 +172,9 @@ def accumulate(n, wt, factor, outer, out, maj, lanes, used):
             lanes[FINE, p, i] += v
             lanes[ABS, p, i] += abs(v)
             lanes[ROUND, p, i] += factor[i] * maj[p, i]
-        if outer != 0.0:
+        if outer is not None:
             for i in range(n):
-                lanes[OUTER, p, i] += outer * (wt[i] * out[p, i])
+                lanes[OUTER, p, i] += outer[i] * (wt[i] * out[p, i])
 
 
 @njit
@@ -261,49 +223,103 @@ def line_setup(base, u, mu, w, nu, pi, xb, A_s, A_t, G_s, G_t, fns):
 
 
 @njit
-def line_sum(base, u, h, m, weight, outer, c_round, c_logit, mu, nu, work, fns):
-    """Add the rule along the line base + t u (module docstring), after ``line_setup``, into the lane
-    sums work.lanes: m nodes on each side, line weight ``weight``, factor ``outer`` in the rule with the
-    outer steps doubled; m < 0 means a single node at t = 0 of weight ``weight`` (a 0-dimensional
-    reduced space). The rounding factor of a node is c_round + c_logit·(its logits' magnitude).
-    Returns the number of nodes."""
+def flush(c_round, c_logit, mu, nu, work, fns):
+    """Evaluate the pending chunk (work.fill[0] nodes, ``line_append``) and add it into the lane sums:
+    the responsibilities from the logits A_k + G_k t of each node's line, the Gaussian weight φ(t) times
+    the line's weight, the generated integrand and majorant. The rounding factor of a node is
+    c_round + c_logit·(its logits' magnitude)."""
+    n = work.fill[0]
+    if n == 0:
+        return
+    work.fill[0] = 0
+    n_pad = (n + 7) // 8 * 8
+    t, wt, gauss, wline, ofac, mag, factor = work.t, work.wt, work.gauss, work.wline, work.ofac, work.mag, work.factor
+    x, r, rho, terms_s, terms_t, top, tmax = work.x, work.r, work.rho, work.terms_s, work.terms_t, work.top, work.tmax
+    bits, fbits, out, maj, lanes, used = work.bits, work.fbits, work.out, work.maj, work.lanes, work.used
+    for i in range(n, n_pad):  # padding: a copy of the last node, weight 0
+        t[i] = t[n - 1]
+        wline[i] = 0.0
+        ofac[i] = 0.0
+        for a in range(x.shape[0]):
+            x[a, i] = x[a, n - 1]
+        for k in range(r.shape[0]):
+            r[k, i] = r[k, n - 1]
+            terms_s[k, i] = terms_s[k, n - 1]
+        for k in range(rho.shape[0]):
+            rho[k, i] = rho[k, n - 1]
+            terms_t[k, i] = terms_t[k, n - 1]
+    for i in range(n_pad):
+        mag[i] = 0.0
+    softmax_terms(r, terms_s, n_pad, top, tmax, bits, fbits, mag)
+    softmax_terms(rho, terms_t, n_pad, top, tmax, bits, fbits, mag)
+    for i in range(n_pad):
+        gauss[0, i] = -0.5 * t[i] * t[i]
+    exp_nonpositive(gauss, 0, bits, fbits, n_pad)
+    for i in range(n_pad):
+        wt[i] = wline[i] * gauss[0, i]
+        factor[i] = wt[i] * (c_round + c_logit * mag[i])
+    fns.integrand(n_pad, x, mu, nu, r, rho, out)
+    fns.majorant(n_pad, x, mu, nu, r, rho, maj)
+    accumulate(n_pad, wt, factor, ofac, out, maj, lanes, used)
+
+
+@njit
+def line_append(base, u, h, m, weight, outer, c_round, c_logit, mu, nu, work, fns):
+    """Append the rule along the line base + t u (module docstring), after ``line_setup``, to the pending
+    chunk, evaluating (``flush``) every chunk that fills: m nodes on each side, line weight ``weight``,
+    factor ``outer`` in the rule with the outer steps doubled; m < 0 means a single node at t = 0 of
+    weight ``weight`` (a 0-dimensional reduced space). Short lines share chunks, so that the vector
+    loops run full. Node n sits at a lane of the parity of n (a line starts where fill + m is even), so
+    the even lanes of FINE hold the rule with the inner step doubled. Returns the number of nodes."""
     single = m < 0
     m = max(m, 0)
-    # every field read once, into locals (a tuple field read in the loop costs a refcount pair each time)
-    A_s, A_t, G_s, G_t, t, wt, gauss = work.A_s, work.A_t, work.G_s, work.G_t, work.t, work.wt, work.gauss
-    mag, factor, x, r, rho, top, ssum, bits, fbits, tmax = (work.mag, work.factor, work.x, work.r, work.rho, work.top,
-                                                            work.ssum, work.bits, work.fbits, work.tmax)
-    out, maj, lanes, used = work.out, work.maj, work.lanes, work.used
-    # node n sits at lane (n + m + shift) mod CHUNK: even nodes on even lanes
-    shift = m % 2
-    N = 2 * m + 1 + shift
-    for start in range(0, N, CHUNK):
-        nc = min(CHUNK, N - start)
-        n_pad = (nc + 7) // 8 * 8
-        first = start - m - shift  # the node index n at lane 0 of this chunk
-        for i in range(n_pad):
-            t[i] = (first + min(max(i, shift - start), nc - 1)) * h
-        for i in range(n_pad):
-            mag[i] = 0.0
-        softmax_line(A_s, G_s, t, n_pad, r, top, ssum, bits, fbits, mag, tmax)
-        softmax_line(A_t, G_t, t, n_pad, rho, top, ssum, bits, fbits, mag, tmax)
+    A_s, A_t, G_s, G_t, t, wline, ofac = work.A_s, work.A_t, work.G_s, work.G_t, work.t, work.wline, work.ofac
+    x, r, rho, terms_s, terms_t, fill = work.x, work.r, work.rho, work.terms_s, work.terms_t, work.fill
+    c0 = weight if single else weight * h * INV_SQRT_2PI
+    K, J = A_s.shape[0], A_t.shape[0]
+    if (fill[0] + m) % 2 == 1:  # a pad node of weight 0 keeps the parity
+        i = fill[0]
+        t[i] = 0.0
+        wline[i] = 0.0
+        ofac[i] = 0.0
+        for a in range(base.shape[0]):
+            x[a, i] = base[a]
+        for k in range(K):
+            r[k, i] = A_s[k, 0]
+            terms_s[k, i] = abs(A_s[k, 0])
+        for k in range(J):
+            rho[k, i] = A_t[k, 0]
+            terms_t[k, i] = abs(A_t[k, 0])
+        fill[0] = i + 1
+        if fill[0] == CHUNK:
+            flush(c_round, c_logit, mu, nu, work, fns)
+    n = -m
+    while n <= m:
+        i = fill[0]
+        count = min(CHUNK - i, m - n + 1)
+        # unsigned positions: numba checks a signed index for wrap-around, which stops the loops vectorising
+        lo, hi = np.uint64(i), np.uint64(i + count)
+        first = n - i  # the node index at position q is first + q
+        for q in range(lo, hi):
+            t[q] = (first + np.int64(q)) * h
+            wline[q] = c0
+            ofac[q] = outer
         for a in range(base.shape[0]):
             b_a, u_a = base[a], u[a]
-            for i in range(n_pad):
-                x[a, i] = b_a + u_a * t[i]
-        if single:
-            for i in range(n_pad):
-                wt[i] = weight if start + i == shift else 0.0
-        else:
-            for i in range(n_pad):
-                gauss[0, i] = -0.5 * t[i] * t[i]
-            exp_nonpositive(gauss, 0, bits, fbits, n_pad)
-            c0 = weight * h * INV_SQRT_2PI
-            for i in range(n_pad):
-                wt[i] = c0 * gauss[0, i] if shift <= start + i < N else 0.0
-        for i in range(n_pad):
-            factor[i] = wt[i] * (c_round + c_logit * mag[i])
-        fns.integrand(n_pad, x, mu, nu, r, rho, out)
-        fns.majorant(n_pad, x, mu, nu, r, rho, maj)
-        accumulate(n_pad, wt, factor, outer, out, maj, lanes, used)
+            for q in range(lo, hi):
+                x[a, q] = b_a + u_a * t[q]
+        for k in range(K):
+            a_k, g_k = A_s[k, 0], G_s[k]
+            for q in range(lo, hi):
+                r[k, q] = a_k + g_k * t[q]
+                terms_s[k, q] = abs(a_k) + abs(g_k * t[q])
+        for k in range(J):
+            a_k, g_k = A_t[k, 0], G_t[k]
+            for q in range(lo, hi):
+                rho[k, q] = a_k + g_k * t[q]
+                terms_t[k, q] = abs(a_k) + abs(g_k * t[q])
+        fill[0] = i + count
+        n += count
+        if fill[0] == CHUNK:
+            flush(c_round, c_logit, mu, nu, work, fns)
     return 2 * m + 1

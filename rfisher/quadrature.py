@@ -47,8 +47,9 @@ from rfisher.lines import (
     OUTER,
     ROUND,
     accumulate,
+    flush,
+    line_append,
     line_setup,
-    line_sum,
     line_work,
     reduce_lanes,
     softmax_points,
@@ -78,7 +79,7 @@ OBJECTIVES = ("forward", "reverse")
 #: (2 operations), the exponential (EXP_ULPS), the normalisation (3), times the degree 3 of each output
 #: in them. The logits add LOGIT_ULPS per unit of their magnitude along the line (``component_sum``).
 INPUT_ULPS = 3 * (2 + lines.EXP_ULPS + 3)
-#: The responsibilities' relative error is at most ε times the logits' magnitude (rfisher.lines.softmax_line);
+#: The responsibilities' relative error is at most ε times the logits' magnitude (rfisher.lines.softmax_terms);
 #: times the degree 3 of each output in them.
 LOGIT_ULPS = 3
 #: Rounding of a node's weight (an exponential and three products) and of adding w·f in, in units of ε
@@ -298,7 +299,7 @@ def hermite_sum(centers, cweights, mu, w, nu, pi, rank, depth, pw, work, fns):
                 factor[i] = wts[i] * (depth + INPUT_ULPS + LOGIT_ULPS * mag[i])
             fns.integrand(n_pad, x, mu_c, nu_c, r, rho, out)
             fns.majorant(n_pad, x, mu_c, nu_c, r, rho, maj)
-            accumulate(n_pad, wts, factor, 0.0, out, maj, lanes, used)
+            accumulate(n_pad, wts, factor, None, out, maj, lanes, used)
             for p in range(out.shape[0]):
                 for i in range(n_pad):
                     lanes[OUTER, p, i] += check[i] * out[p, i]
@@ -404,10 +405,11 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
         if nodes + 2 * max(m, 0) + 1 > max_nodes:
             return -1, longest, n_lines
         outer = 1.0 if s <= 1 else (fac_out if (i0 % 2 == 0 and i1 % 2 == 0) else 0.0)
-        n = line_sum(base, u, h, m, weight, outer, depth + INPUT_ULPS, LOGIT_ULPS, mu, nu, work, fns)
+        n = line_append(base, u, h, m, weight, outer, depth + INPUT_ULPS, LOGIT_ULPS, mu, nu, work, fns)
         nodes += n
         longest = max(longest, n)
         n_lines += 1
+    flush(depth + INPUT_ULPS, LOGIT_ULPS, mu, nu, work, fns)
     return nodes, longest, n_lines
 
 
@@ -456,12 +458,13 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
             nodes = max_nodes
             work.lanes[:, :, :] = 0.0  # the cut pass's partial sums must not reach the next parameter set
             work.used[0] = 0
+            work.fill[0] = 0
             break
         reduce_lanes(work.lanes, tot, work.ssum, work.used)
         tail_one(reverse, centers, cweights, mu, nu, rank, L, pw.tail)
-        # a lane adds one term per chunk of every line (at most nodes/CHUNK + lines), then a pairwise sum of
-        # depth log2(CHUNK) = 7
-        sums = nodes // lines.CHUNK + n_lines + 7
+        # a lane adds one term per chunk: a component's lines share chunks, with at most one pad node per
+        # line, so at most (nodes + lines)/CHUNK + C chunks; then a pairwise sum of depth log2(CHUNK) = 7
+        sums = (nodes + n_lines) // lines.CHUNK + C + 1 + 7
         gmax = 0.0
         for p in range(1, P):
             gmax = max(gmax, tot[ABS, p])

@@ -45,7 +45,7 @@ def test_cli_check_passes_and_names_a_hand_edited_file(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     codegen_cli.write(tmp_path, [(2, 1, 1)], out=open(os.devnull, "w"))
     path = tmp_path / "fisher_k2_j1_d1.py"
-    path.write_text(path.read_text().replace("out0[i] = ", "out0[i] = 1.0 + ", 1))
+    path.write_text(path.read_text().replace("out[0, i] = ", "out[0, i] = 1.0 + ", 1))
     lines = []
 
     class Out:

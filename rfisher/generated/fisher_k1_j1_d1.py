@@ -17,47 +17,41 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     """The integrand of F and of its gradient (to integrate under p) at n points x (d, n) with responsibilities r (K, n), ρ (J, n) -> out (1 + K·d, n)."""
     mu_0_0 = means[0, 0]
     nu_0_0 = teacher_means[0, 0]
-    out0, out1 = out[0], out[1]
     for i in range(n):
         t0 = mu_0_0 - nu_0_0
-        out0[i] = t0*t0
-        out1[i] = 2*t0
+        out[0, i] = t0*t0
+        out[1, i] = 2*t0
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
     """The majorant of each output of forward_integrand (derivations/rounding.py), same arguments: rounding changes the integrand by at most γ_k·maj, k = FORWARD_DEPTH."""
     mu_0_0 = means[0, 0]
     nu_0_0 = teacher_means[0, 0]
-    out0, out1 = out[0], out[1]
     for i in range(n):
         t0 = abs(mu_0_0) + abs(nu_0_0)
-        out0[i] = t0*t0
-        out1[i] = 2*t0
+        out[0, i] = t0*t0
+        out[1, i] = 2*t0
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     """The integrand of R and of its gradient (to integrate under q_θ) at n points x (d, n) with responsibilities r (K, n), ρ (J, n) -> out (1 + K·d, n)."""
     mu_0_0 = means[0, 0]
     nu_0_0 = teacher_means[0, 0]
-    x0_ = x[0]
-    out0, out1 = out[0], out[1]
     for i in range(n):
-        x0 = x0_[i]
+        x0 = x[0, i]
         t0 = (mu_0_0 - nu_0_0)*(mu_0_0 - nu_0_0)
-        out0[i] = t0
-        out1[i] = 2*mu_0_0 - 2*nu_0_0 - t0*(mu_0_0 - x0)
+        out[0, i] = t0
+        out[1, i] = 2*mu_0_0 - 2*nu_0_0 - t0*(mu_0_0 - x0)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     """The majorant of each output of reverse_integrand (derivations/rounding.py), same arguments: rounding changes the integrand by at most γ_k·maj, k = REVERSE_DEPTH."""
     mu_0_0 = means[0, 0]
     nu_0_0 = teacher_means[0, 0]
-    x0_ = x[0]
-    out0, out1 = out[0], out[1]
     for i in range(n):
-        x0 = x0_[i]
+        x0 = x[0, i]
         t0 = abs(mu_0_0)
         t1 = abs(nu_0_0)
         t2 = (t0 + t1)*(t0 + t1)
-        out0[i] = t2
-        out1[i] = 2*t0 + 2*t1 + t2*(t0 + abs(x0))
+        out[0, i] = t2
+        out[1, i] = 2*t0 + 2*t1 + t2*(t0 + abs(x0))

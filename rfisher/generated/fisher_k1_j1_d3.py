@@ -17,55 +17,49 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     """The integrand of F and of its gradient (to integrate under p) at n points x (d, n) with responsibilities r (K, n), ρ (J, n) -> out (1 + K·d, n)."""
     mu_0_0, mu_0_1, mu_0_2 = means[0, 0], means[0, 1], means[0, 2]
     nu_0_0, nu_0_1, nu_0_2 = teacher_means[0, 0], teacher_means[0, 1], teacher_means[0, 2]
-    out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
     for i in range(n):
         t0 = mu_0_0 - nu_0_0
         t1 = mu_0_1 - nu_0_1
         t2 = mu_0_2 - nu_0_2
-        out0[i] = t0*t0 + t1*t1 + t2*t2
-        out1[i] = 2*t0
-        out2[i] = 2*t1
-        out3[i] = 2*t2
+        out[0, i] = t0*t0 + t1*t1 + t2*t2
+        out[1, i] = 2*t0
+        out[2, i] = 2*t1
+        out[3, i] = 2*t2
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
     """The majorant of each output of forward_integrand (derivations/rounding.py), same arguments: rounding changes the integrand by at most γ_k·maj, k = FORWARD_DEPTH."""
     mu_0_0, mu_0_1, mu_0_2 = means[0, 0], means[0, 1], means[0, 2]
     nu_0_0, nu_0_1, nu_0_2 = teacher_means[0, 0], teacher_means[0, 1], teacher_means[0, 2]
-    out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
     for i in range(n):
         t0 = abs(mu_0_0) + abs(nu_0_0)
         t1 = abs(mu_0_1) + abs(nu_0_1)
         t2 = abs(mu_0_2) + abs(nu_0_2)
-        out0[i] = t0*t0 + t1*t1 + t2*t2
-        out1[i] = 2*t0
-        out2[i] = 2*t1
-        out3[i] = 2*t2
+        out[0, i] = t0*t0 + t1*t1 + t2*t2
+        out[1, i] = 2*t0
+        out[2, i] = 2*t1
+        out[3, i] = 2*t2
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     """The integrand of R and of its gradient (to integrate under q_θ) at n points x (d, n) with responsibilities r (K, n), ρ (J, n) -> out (1 + K·d, n)."""
     mu_0_0, mu_0_1, mu_0_2 = means[0, 0], means[0, 1], means[0, 2]
     nu_0_0, nu_0_1, nu_0_2 = teacher_means[0, 0], teacher_means[0, 1], teacher_means[0, 2]
-    x0_, x1_, x2_ = x[0], x[1], x[2]
-    out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
     for i in range(n):
-        x0, x1, x2 = x0_[i], x1_[i], x2_[i]
+        x0, x1, x2 = x[0, i], x[1, i], x[2, i]
         t0 = (mu_0_0 - nu_0_0)*(mu_0_0 - nu_0_0) + (mu_0_1 - nu_0_1)*(mu_0_1 - nu_0_1) + (mu_0_2 - nu_0_2)*(mu_0_2 - nu_0_2)
-        out0[i] = t0
-        out1[i] = 2*mu_0_0 - 2*nu_0_0 - t0*(mu_0_0 - x0)
-        out2[i] = 2*mu_0_1 - 2*nu_0_1 - t0*(mu_0_1 - x1)
-        out3[i] = 2*mu_0_2 - 2*nu_0_2 - t0*(mu_0_2 - x2)
+        out[0, i] = t0
+        out[1, i] = 2*mu_0_0 - 2*nu_0_0 - t0*(mu_0_0 - x0)
+        out[2, i] = 2*mu_0_1 - 2*nu_0_1 - t0*(mu_0_1 - x1)
+        out[3, i] = 2*mu_0_2 - 2*nu_0_2 - t0*(mu_0_2 - x2)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     """The majorant of each output of reverse_integrand (derivations/rounding.py), same arguments: rounding changes the integrand by at most γ_k·maj, k = REVERSE_DEPTH."""
     mu_0_0, mu_0_1, mu_0_2 = means[0, 0], means[0, 1], means[0, 2]
     nu_0_0, nu_0_1, nu_0_2 = teacher_means[0, 0], teacher_means[0, 1], teacher_means[0, 2]
-    x0_, x1_, x2_ = x[0], x[1], x[2]
-    out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
     for i in range(n):
-        x0, x1, x2 = x0_[i], x1_[i], x2_[i]
+        x0, x1, x2 = x[0, i], x[1, i], x[2, i]
         t0 = abs(mu_0_0)
         t1 = abs(nu_0_0)
         t2 = abs(mu_0_1)
@@ -73,7 +67,7 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t4 = abs(mu_0_2)
         t5 = abs(nu_0_2)
         t6 = (t0 + t1)*(t0 + t1) + (t2 + t3)*(t2 + t3) + (t4 + t5)*(t4 + t5)
-        out0[i] = t6
-        out1[i] = 2*t0 + 2*t1 + t6*(t0 + abs(x0))
-        out2[i] = 2*t2 + 2*t3 + t6*(t2 + abs(x1))
-        out3[i] = 2*t4 + 2*t5 + t6*(t4 + abs(x2))
+        out[0, i] = t6
+        out[1, i] = 2*t0 + 2*t1 + t6*(t0 + abs(x0))
+        out[2, i] = 2*t2 + 2*t3 + t6*(t2 + abs(x1))
+        out[3, i] = 2*t4 + 2*t5 + t6*(t4 + abs(x2))

@@ -18,13 +18,11 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     mu_0_0 = means[0, 0]
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1 = out[0], out[1]
     for i in range(n):
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = -mu_0_0 + nu_0_0*rho_0 + nu_1_0*rho_1
-        out0[i] = t0*t0
-        out1[i] = -2*t0
+        out[0, i] = t0*t0
+        out[1, i] = -2*t0
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -32,13 +30,11 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     mu_0_0 = means[0, 0]
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1 = out[0], out[1]
     for i in range(n):
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = rho_0*abs(nu_0_0) + rho_1*abs(nu_1_0) + abs(mu_0_0)
-        out0[i] = t0*t0
-        out1[i] = 2*t0
+        out[0, i] = t0*t0
+        out[1, i] = 2*t0
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -46,17 +42,14 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     mu_0_0 = means[0, 0]
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
-    x0_ = x[0]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1 = out[0], out[1]
     for i in range(n):
-        x0 = x0_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0 = x[0, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = nu_0_0*rho_0
         t1 = nu_1_0*rho_1
         t2 = (-mu_0_0 + t0 + t1)*(-mu_0_0 + t0 + t1)
-        out0[i] = t2
-        out1[i] = 2*mu_0_0 - 2*t0 - 2*t1 - t2*(mu_0_0 - x0)
+        out[0, i] = t2
+        out[1, i] = 2*mu_0_0 - 2*t0 - 2*t1 - t2*(mu_0_0 - x0)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -64,15 +57,12 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     mu_0_0 = means[0, 0]
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
-    x0_ = x[0]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1 = out[0], out[1]
     for i in range(n):
-        x0 = x0_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0 = x[0, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = abs(mu_0_0)
         t1 = rho_0*abs(nu_0_0)
         t2 = rho_1*abs(nu_1_0)
         t3 = (t0 + t1 + t2)*(t0 + t1 + t2)
-        out0[i] = t3
-        out1[i] = 2*t0 + 2*t1 + 2*t2 + t3*(t0 + abs(x0))
+        out[0, i] = t3
+        out[1, i] = 2*t0 + 2*t1 + 2*t2 + t3*(t0 + abs(x0))

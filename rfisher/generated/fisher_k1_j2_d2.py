@@ -18,15 +18,13 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     mu_0_0, mu_0_1 = means[0, 0], means[0, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = -mu_0_0 + nu_0_0*rho_0 + nu_1_0*rho_1
         t1 = -mu_0_1 + nu_0_1*rho_0 + nu_1_1*rho_1
-        out0[i] = t0*t0 + t1*t1
-        out1[i] = -2*t0
-        out2[i] = -2*t1
+        out[0, i] = t0*t0 + t1*t1
+        out[1, i] = -2*t0
+        out[2, i] = -2*t1
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -34,15 +32,13 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     mu_0_0, mu_0_1 = means[0, 0], means[0, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = rho_0*abs(nu_0_0) + rho_1*abs(nu_1_0) + abs(mu_0_0)
         t1 = rho_0*abs(nu_0_1) + rho_1*abs(nu_1_1) + abs(mu_0_1)
-        out0[i] = t0*t0 + t1*t1
-        out1[i] = 2*t0
-        out2[i] = 2*t1
+        out[0, i] = t0*t0 + t1*t1
+        out[1, i] = 2*t0
+        out[2, i] = 2*t1
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -50,20 +46,17 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     mu_0_0, mu_0_1 = means[0, 0], means[0, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
-    x0_, x1_ = x[0], x[1]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0, x1 = x[0, i], x[1, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = nu_0_0*rho_0
         t1 = nu_1_0*rho_1
         t2 = nu_0_1*rho_0
         t3 = nu_1_1*rho_1
         t4 = (-mu_0_0 + t0 + t1)*(-mu_0_0 + t0 + t1) + (-mu_0_1 + t2 + t3)*(-mu_0_1 + t2 + t3)
-        out0[i] = t4
-        out1[i] = 2*mu_0_0 - 2*t0 - 2*t1 - t4*(mu_0_0 - x0)
-        out2[i] = 2*mu_0_1 - 2*t2 - 2*t3 - t4*(mu_0_1 - x1)
+        out[0, i] = t4
+        out[1, i] = 2*mu_0_0 - 2*t0 - 2*t1 - t4*(mu_0_0 - x0)
+        out[2, i] = 2*mu_0_1 - 2*t2 - 2*t3 - t4*(mu_0_1 - x1)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -71,12 +64,9 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     mu_0_0, mu_0_1 = means[0, 0], means[0, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
-    x0_, x1_ = x[0], x[1]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0, x1 = x[0, i], x[1, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = abs(mu_0_0)
         t1 = rho_0*abs(nu_0_0)
         t2 = rho_1*abs(nu_1_0)
@@ -84,6 +74,6 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t4 = rho_0*abs(nu_0_1)
         t5 = rho_1*abs(nu_1_1)
         t6 = (t0 + t1 + t2)*(t0 + t1 + t2) + (t3 + t4 + t5)*(t3 + t4 + t5)
-        out0[i] = t6
-        out1[i] = 2*t0 + 2*t1 + 2*t2 + t6*(t0 + abs(x0))
-        out2[i] = 2*t3 + 2*t4 + 2*t5 + t6*(t3 + abs(x1))
+        out[0, i] = t6
+        out[1, i] = 2*t0 + 2*t1 + 2*t2 + t6*(t0 + abs(x0))
+        out[2, i] = 2*t3 + 2*t4 + 2*t5 + t6*(t3 + abs(x1))

@@ -19,13 +19,11 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
     nu_2_0 = teacher_means[2, 0]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1 = out[0], out[1]
     for i in range(n):
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = -mu_0_0 + nu_0_0*rho_0 + nu_1_0*rho_1 + nu_2_0*rho_2
-        out0[i] = t0*t0
-        out1[i] = -2*t0
+        out[0, i] = t0*t0
+        out[1, i] = -2*t0
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -34,13 +32,11 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
     nu_2_0 = teacher_means[2, 0]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1 = out[0], out[1]
     for i in range(n):
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = rho_0*abs(nu_0_0) + rho_1*abs(nu_1_0) + rho_2*abs(nu_2_0) + abs(mu_0_0)
-        out0[i] = t0*t0
-        out1[i] = 2*t0
+        out[0, i] = t0*t0
+        out[1, i] = 2*t0
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -49,18 +45,15 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
     nu_2_0 = teacher_means[2, 0]
-    x0_ = x[0]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1 = out[0], out[1]
     for i in range(n):
-        x0 = x0_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0 = x[0, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = nu_0_0*rho_0
         t1 = nu_1_0*rho_1
         t2 = nu_2_0*rho_2
         t3 = (-mu_0_0 + t0 + t1 + t2)*(-mu_0_0 + t0 + t1 + t2)
-        out0[i] = t3
-        out1[i] = 2*mu_0_0 - 2*t0 - 2*t1 - 2*t2 - t3*(mu_0_0 - x0)
+        out[0, i] = t3
+        out[1, i] = 2*mu_0_0 - 2*t0 - 2*t1 - 2*t2 - t3*(mu_0_0 - x0)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -69,16 +62,13 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
     nu_2_0 = teacher_means[2, 0]
-    x0_ = x[0]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1 = out[0], out[1]
     for i in range(n):
-        x0 = x0_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0 = x[0, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = abs(mu_0_0)
         t1 = rho_0*abs(nu_0_0)
         t2 = rho_1*abs(nu_1_0)
         t3 = rho_2*abs(nu_2_0)
         t4 = (t0 + t1 + t2 + t3)*(t0 + t1 + t2 + t3)
-        out0[i] = t4
-        out1[i] = 2*t0 + 2*t1 + 2*t2 + 2*t3 + t4*(t0 + abs(x0))
+        out[0, i] = t4
+        out[1, i] = 2*t0 + 2*t1 + 2*t2 + 2*t3 + t4*(t0 + abs(x0))

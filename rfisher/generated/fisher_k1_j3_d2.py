@@ -19,15 +19,13 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
     nu_2_0, nu_2_1 = teacher_means[2, 0], teacher_means[2, 1]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = -mu_0_0 + nu_0_0*rho_0 + nu_1_0*rho_1 + nu_2_0*rho_2
         t1 = -mu_0_1 + nu_0_1*rho_0 + nu_1_1*rho_1 + nu_2_1*rho_2
-        out0[i] = t0*t0 + t1*t1
-        out1[i] = -2*t0
-        out2[i] = -2*t1
+        out[0, i] = t0*t0 + t1*t1
+        out[1, i] = -2*t0
+        out[2, i] = -2*t1
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -36,15 +34,13 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
     nu_2_0, nu_2_1 = teacher_means[2, 0], teacher_means[2, 1]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = rho_0*abs(nu_0_0) + rho_1*abs(nu_1_0) + rho_2*abs(nu_2_0) + abs(mu_0_0)
         t1 = rho_0*abs(nu_0_1) + rho_1*abs(nu_1_1) + rho_2*abs(nu_2_1) + abs(mu_0_1)
-        out0[i] = t0*t0 + t1*t1
-        out1[i] = 2*t0
-        out2[i] = 2*t1
+        out[0, i] = t0*t0 + t1*t1
+        out[1, i] = 2*t0
+        out[2, i] = 2*t1
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -53,12 +49,9 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
     nu_2_0, nu_2_1 = teacher_means[2, 0], teacher_means[2, 1]
-    x0_, x1_ = x[0], x[1]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0, x1 = x[0, i], x[1, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = nu_0_0*rho_0
         t1 = nu_1_0*rho_1
         t2 = nu_2_0*rho_2
@@ -66,9 +59,9 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t4 = nu_1_1*rho_1
         t5 = nu_2_1*rho_2
         t6 = (-mu_0_0 + t0 + t1 + t2)*(-mu_0_0 + t0 + t1 + t2) + (-mu_0_1 + t3 + t4 + t5)*(-mu_0_1 + t3 + t4 + t5)
-        out0[i] = t6
-        out1[i] = 2*mu_0_0 - 2*t0 - 2*t1 - 2*t2 - t6*(mu_0_0 - x0)
-        out2[i] = 2*mu_0_1 - 2*t3 - 2*t4 - 2*t5 - t6*(mu_0_1 - x1)
+        out[0, i] = t6
+        out[1, i] = 2*mu_0_0 - 2*t0 - 2*t1 - 2*t2 - t6*(mu_0_0 - x0)
+        out[2, i] = 2*mu_0_1 - 2*t3 - 2*t4 - 2*t5 - t6*(mu_0_1 - x1)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -77,12 +70,9 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
     nu_2_0, nu_2_1 = teacher_means[2, 0], teacher_means[2, 1]
-    x0_, x1_ = x[0], x[1]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0, x1 = x[0, i], x[1, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = abs(mu_0_0)
         t1 = rho_0*abs(nu_0_0)
         t2 = rho_1*abs(nu_1_0)
@@ -92,6 +82,6 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t6 = rho_1*abs(nu_1_1)
         t7 = rho_2*abs(nu_2_1)
         t8 = (t0 + t1 + t2 + t3)*(t0 + t1 + t2 + t3) + (t4 + t5 + t6 + t7)*(t4 + t5 + t6 + t7)
-        out0[i] = t8
-        out1[i] = 2*t0 + 2*t1 + 2*t2 + 2*t3 + t8*(t0 + abs(x0))
-        out2[i] = 2*t4 + 2*t5 + 2*t6 + 2*t7 + t8*(t4 + abs(x1))
+        out[0, i] = t8
+        out[1, i] = 2*t0 + 2*t1 + 2*t2 + 2*t3 + t8*(t0 + abs(x0))
+        out[2, i] = 2*t4 + 2*t5 + 2*t6 + 2*t7 + t8*(t4 + abs(x1))

@@ -18,18 +18,15 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     mu_0_0 = means[0, 0]
     mu_1_0 = means[1, 0]
     nu_0_0 = teacher_means[0, 0]
-    x0_ = x[0]
-    r_0_, r_1_ = r[0], r[1]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
+        x0 = x[0, i]
+        r_0, r_1 = r[0, i], r[1, i]
         t0 = mu_0_0*r_0 + mu_1_0*r_1
         t1 = -nu_0_0 + t0
         t2 = -x0
-        out0[i] = t1*t1
-        out1[i] = 2*r_0*(t1*(-mu_0_0 + t0)*(mu_0_0 + t2) + t1)
-        out2[i] = 2*r_1*(t1*(-mu_1_0 + t0)*(mu_1_0 + t2) + t1)
+        out[0, i] = t1*t1
+        out[1, i] = 2*r_0*(t1*(-mu_0_0 + t0)*(mu_0_0 + t2) + t1)
+        out[2, i] = 2*r_1*(t1*(-mu_1_0 + t0)*(mu_1_0 + t2) + t1)
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -37,20 +34,17 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     mu_0_0 = means[0, 0]
     mu_1_0 = means[1, 0]
     nu_0_0 = teacher_means[0, 0]
-    x0_ = x[0]
-    r_0_, r_1_ = r[0], r[1]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
+        x0 = x[0, i]
+        r_0, r_1 = r[0, i], r[1, i]
         t0 = abs(mu_0_0)
         t1 = abs(mu_1_0)
         t2 = r_0*t0 + r_1*t1
         t3 = t2 + abs(nu_0_0)
         t4 = abs(x0)
-        out0[i] = t3*t3
-        out1[i] = 2*r_0*(t3*(t0 + t2)*(t0 + t4) + t3)
-        out2[i] = 2*r_1*(t3*(t1 + t2)*(t1 + t4) + t3)
+        out[0, i] = t3*t3
+        out[1, i] = 2*r_0*(t3*(t0 + t2)*(t0 + t4) + t3)
+        out[2, i] = 2*r_1*(t3*(t1 + t2)*(t1 + t4) + t3)
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -58,12 +52,9 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     mu_0_0 = means[0, 0]
     mu_1_0 = means[1, 0]
     nu_0_0 = teacher_means[0, 0]
-    x0_ = x[0]
-    r_0_, r_1_ = r[0], r[1]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
+        x0 = x[0, i]
+        r_0, r_1 = r[0, i], r[1, i]
         t0 = mu_0_0*r_0
         t1 = mu_1_0*r_1
         t2 = t0 + t1
@@ -74,9 +65,9 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t7 = 2*t3
         t8 = -2*nu_0_0 + 2*t0 + 2*t1
         t9 = mu_1_0 + t5
-        out0[i] = t4
-        out1[i] = r_0*(-t4*t6 + t6*t7*(-mu_0_0 + t2) + t8)
-        out2[i] = r_1*(-t4*t9 + t7*t9*(-mu_1_0 + t2) + t8)
+        out[0, i] = t4
+        out[1, i] = r_0*(-t4*t6 + t6*t7*(-mu_0_0 + t2) + t8)
+        out[2, i] = r_1*(-t4*t9 + t7*t9*(-mu_1_0 + t2) + t8)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -84,12 +75,9 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     mu_0_0 = means[0, 0]
     mu_1_0 = means[1, 0]
     nu_0_0 = teacher_means[0, 0]
-    x0_ = x[0]
-    r_0_, r_1_ = r[0], r[1]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
+        x0 = x[0, i]
+        r_0, r_1 = r[0, i], r[1, i]
         t0 = abs(nu_0_0)
         t1 = abs(mu_0_0)
         t2 = r_0*t1
@@ -103,6 +91,6 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t10 = 2*t6
         t11 = 2*t0 + 2*t2 + 2*t4
         t12 = t3 + t8
-        out0[i] = t7
-        out1[i] = r_0*(t10*t9*(t1 + t5) + t11 + t7*t9)
-        out2[i] = r_1*(t10*t12*(t3 + t5) + t11 + t12*t7)
+        out[0, i] = t7
+        out[1, i] = r_0*(t10*t9*(t1 + t5) + t11 + t7*t9)
+        out[2, i] = r_1*(t10*t12*(t3 + t5) + t11 + t12*t7)

@@ -18,12 +18,9 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     mu_0_0, mu_0_1 = means[0, 0], means[0, 1]
     mu_1_0, mu_1_1 = means[1, 0], means[1, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_ = r[0], r[1]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1 = r[0, i], r[1, i]
         t0 = mu_0_0*r_0 + mu_1_0*r_1
         t1 = -nu_0_0 + t0
         t2 = mu_0_1*r_0 + mu_1_1*r_1
@@ -34,11 +31,11 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
         t7 = -x1
         t8 = t1*(-mu_1_0 + t0) + t3*(-mu_1_1 + t2)
         t9 = 2*r_1
-        out0[i] = t1*t1 + t3*t3
-        out1[i] = t6*(t1 + t5*(mu_0_0 + t4))
-        out2[i] = t6*(t3 + t5*(mu_0_1 + t7))
-        out3[i] = t9*(t1 + t8*(mu_1_0 + t4))
-        out4[i] = t9*(t3 + t8*(mu_1_1 + t7))
+        out[0, i] = t1*t1 + t3*t3
+        out[1, i] = t6*(t1 + t5*(mu_0_0 + t4))
+        out[2, i] = t6*(t3 + t5*(mu_0_1 + t7))
+        out[3, i] = t9*(t1 + t8*(mu_1_0 + t4))
+        out[4, i] = t9*(t3 + t8*(mu_1_1 + t7))
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -46,12 +43,9 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     mu_0_0, mu_0_1 = means[0, 0], means[0, 1]
     mu_1_0, mu_1_1 = means[1, 0], means[1, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_ = r[0], r[1]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1 = r[0, i], r[1, i]
         t0 = abs(mu_0_0)
         t1 = abs(mu_1_0)
         t2 = r_0*t0 + r_1*t1
@@ -66,11 +60,11 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
         t11 = abs(x1)
         t12 = t3*(t1 + t2) + t7*(t5 + t6)
         t13 = 2*r_1
-        out0[i] = t3*t3 + t7*t7
-        out1[i] = t10*(t3 + t9*(t0 + t8))
-        out2[i] = t10*(t7 + t9*(t11 + t4))
-        out3[i] = t13*(t12*(t1 + t8) + t3)
-        out4[i] = t13*(t12*(t11 + t5) + t7)
+        out[0, i] = t3*t3 + t7*t7
+        out[1, i] = t10*(t3 + t9*(t0 + t8))
+        out[2, i] = t10*(t7 + t9*(t11 + t4))
+        out[3, i] = t13*(t12*(t1 + t8) + t3)
+        out[4, i] = t13*(t12*(t11 + t5) + t7)
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -78,12 +72,9 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     mu_0_0, mu_0_1 = means[0, 0], means[0, 1]
     mu_1_0, mu_1_1 = means[1, 0], means[1, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_ = r[0], r[1]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1 = r[0, i], r[1, i]
         t0 = mu_0_0*r_0
         t1 = mu_1_0*r_1
         t2 = t0 + t1
@@ -103,11 +94,11 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t16 = mu_1_0 + t9
         t17 = 2*t3*(-mu_1_0 + t2) + 2*t7*(-mu_1_1 + t6)
         t18 = mu_1_1 + t13
-        out0[i] = t8
-        out1[i] = r_0*(t10*t11 - t10*t8 + t12)
-        out2[i] = r_0*(t11*t14 - t14*t8 + t15)
-        out3[i] = r_1*(t12 + t16*t17 - t16*t8)
-        out4[i] = r_1*(t15 + t17*t18 - t18*t8)
+        out[0, i] = t8
+        out[1, i] = r_0*(t10*t11 - t10*t8 + t12)
+        out[2, i] = r_0*(t11*t14 - t14*t8 + t15)
+        out[3, i] = r_1*(t12 + t16*t17 - t16*t8)
+        out[4, i] = r_1*(t15 + t17*t18 - t18*t8)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -115,12 +106,9 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     mu_0_0, mu_0_1 = means[0, 0], means[0, 1]
     mu_1_0, mu_1_1 = means[1, 0], means[1, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_ = r[0], r[1]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1 = r[0, i], r[1, i]
         t0 = abs(nu_0_0)
         t1 = abs(mu_0_0)
         t2 = r_0*t1
@@ -146,8 +134,8 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t22 = t15 + t3
         t23 = 2*t13*(t10 + t12) + 2*t6*(t3 + t5)
         t24 = t10 + t19
-        out0[i] = t14
-        out1[i] = r_0*(t14*t16 + t16*t17 + t18)
-        out2[i] = r_0*(t14*t20 + t17*t20 + t21)
-        out3[i] = r_1*(t14*t22 + t18 + t22*t23)
-        out4[i] = r_1*(t14*t24 + t21 + t23*t24)
+        out[0, i] = t14
+        out[1, i] = r_0*(t14*t16 + t16*t17 + t18)
+        out[2, i] = r_0*(t14*t20 + t17*t20 + t21)
+        out[3, i] = r_1*(t14*t22 + t18 + t22*t23)
+        out[4, i] = r_1*(t14*t24 + t21 + t23*t24)

@@ -18,12 +18,9 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     mu_0_0, mu_0_1, mu_0_2 = means[0, 0], means[0, 1], means[0, 2]
     mu_1_0, mu_1_1, mu_1_2 = means[1, 0], means[1, 1], means[1, 2]
     nu_0_0, nu_0_1, nu_0_2 = teacher_means[0, 0], teacher_means[0, 1], teacher_means[0, 2]
-    x0_, x1_, x2_ = x[0], x[1], x[2]
-    r_0_, r_1_ = r[0], r[1]
-    out0, out1, out2, out3, out4, out5, out6 = out[0], out[1], out[2], out[3], out[4], out[5], out[6]
     for i in range(n):
-        x0, x1, x2 = x0_[i], x1_[i], x2_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
+        x0, x1, x2 = x[0, i], x[1, i], x[2, i]
+        r_0, r_1 = r[0, i], r[1, i]
         t0 = mu_0_0*r_0 + mu_1_0*r_1
         t1 = -nu_0_0 + t0
         t2 = mu_0_1*r_0 + mu_1_1*r_1
@@ -37,13 +34,13 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
         t10 = -x2
         t11 = t1*(-mu_1_0 + t0) + t3*(-mu_1_1 + t2) + t5*(-mu_1_2 + t4)
         t12 = 2*r_1
-        out0[i] = t1*t1 + t3*t3 + t5*t5
-        out1[i] = t8*(t1 + t7*(mu_0_0 + t6))
-        out2[i] = t8*(t3 + t7*(mu_0_1 + t9))
-        out3[i] = t8*(t5 + t7*(mu_0_2 + t10))
-        out4[i] = t12*(t1 + t11*(mu_1_0 + t6))
-        out5[i] = t12*(t11*(mu_1_1 + t9) + t3)
-        out6[i] = t12*(t11*(mu_1_2 + t10) + t5)
+        out[0, i] = t1*t1 + t3*t3 + t5*t5
+        out[1, i] = t8*(t1 + t7*(mu_0_0 + t6))
+        out[2, i] = t8*(t3 + t7*(mu_0_1 + t9))
+        out[3, i] = t8*(t5 + t7*(mu_0_2 + t10))
+        out[4, i] = t12*(t1 + t11*(mu_1_0 + t6))
+        out[5, i] = t12*(t11*(mu_1_1 + t9) + t3)
+        out[6, i] = t12*(t11*(mu_1_2 + t10) + t5)
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -51,12 +48,9 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     mu_0_0, mu_0_1, mu_0_2 = means[0, 0], means[0, 1], means[0, 2]
     mu_1_0, mu_1_1, mu_1_2 = means[1, 0], means[1, 1], means[1, 2]
     nu_0_0, nu_0_1, nu_0_2 = teacher_means[0, 0], teacher_means[0, 1], teacher_means[0, 2]
-    x0_, x1_, x2_ = x[0], x[1], x[2]
-    r_0_, r_1_ = r[0], r[1]
-    out0, out1, out2, out3, out4, out5, out6 = out[0], out[1], out[2], out[3], out[4], out[5], out[6]
     for i in range(n):
-        x0, x1, x2 = x0_[i], x1_[i], x2_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
+        x0, x1, x2 = x[0, i], x[1, i], x[2, i]
+        r_0, r_1 = r[0, i], r[1, i]
         t0 = abs(mu_0_0)
         t1 = abs(mu_1_0)
         t2 = r_0*t0 + r_1*t1
@@ -76,13 +70,13 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
         t16 = abs(x2)
         t17 = t11*(t10 + t9) + t3*(t1 + t2) + t7*(t5 + t6)
         t18 = 2*r_1
-        out0[i] = t11*t11 + t3*t3 + t7*t7
-        out1[i] = t14*(t13*(t0 + t12) + t3)
-        out2[i] = t14*(t13*(t15 + t4) + t7)
-        out3[i] = t14*(t11 + t13*(t16 + t8))
-        out4[i] = t18*(t17*(t1 + t12) + t3)
-        out5[i] = t18*(t17*(t15 + t5) + t7)
-        out6[i] = t18*(t11 + t17*(t16 + t9))
+        out[0, i] = t11*t11 + t3*t3 + t7*t7
+        out[1, i] = t14*(t13*(t0 + t12) + t3)
+        out[2, i] = t14*(t13*(t15 + t4) + t7)
+        out[3, i] = t14*(t11 + t13*(t16 + t8))
+        out[4, i] = t18*(t17*(t1 + t12) + t3)
+        out[5, i] = t18*(t17*(t15 + t5) + t7)
+        out[6, i] = t18*(t11 + t17*(t16 + t9))
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -90,12 +84,9 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     mu_0_0, mu_0_1, mu_0_2 = means[0, 0], means[0, 1], means[0, 2]
     mu_1_0, mu_1_1, mu_1_2 = means[1, 0], means[1, 1], means[1, 2]
     nu_0_0, nu_0_1, nu_0_2 = teacher_means[0, 0], teacher_means[0, 1], teacher_means[0, 2]
-    x0_, x1_, x2_ = x[0], x[1], x[2]
-    r_0_, r_1_ = r[0], r[1]
-    out0, out1, out2, out3, out4, out5, out6 = out[0], out[1], out[2], out[3], out[4], out[5], out[6]
     for i in range(n):
-        x0, x1, x2 = x0_[i], x1_[i], x2_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
+        x0, x1, x2 = x[0, i], x[1, i], x[2, i]
+        r_0, r_1 = r[0, i], r[1, i]
         t0 = mu_0_0*r_0
         t1 = mu_1_0*r_1
         t2 = t0 + t1
@@ -123,13 +114,13 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t24 = 2*t11*(-mu_1_2 + t10) + 2*t3*(-mu_1_0 + t2) + 2*t7*(-mu_1_1 + t6)
         t25 = mu_1_1 + t17
         t26 = mu_1_2 + t20
-        out0[i] = t12
-        out1[i] = r_0*(-t12*t14 + t14*t15 + t16)
-        out2[i] = r_0*(-t12*t18 + t15*t18 + t19)
-        out3[i] = r_0*(-t12*t21 + t15*t21 + t22)
-        out4[i] = r_1*(-t12*t23 + t16 + t23*t24)
-        out5[i] = r_1*(-t12*t25 + t19 + t24*t25)
-        out6[i] = r_1*(-t12*t26 + t22 + t24*t26)
+        out[0, i] = t12
+        out[1, i] = r_0*(-t12*t14 + t14*t15 + t16)
+        out[2, i] = r_0*(-t12*t18 + t15*t18 + t19)
+        out[3, i] = r_0*(-t12*t21 + t15*t21 + t22)
+        out[4, i] = r_1*(-t12*t23 + t16 + t23*t24)
+        out[5, i] = r_1*(-t12*t25 + t19 + t24*t25)
+        out[6, i] = r_1*(-t12*t26 + t22 + t24*t26)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -137,12 +128,9 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     mu_0_0, mu_0_1, mu_0_2 = means[0, 0], means[0, 1], means[0, 2]
     mu_1_0, mu_1_1, mu_1_2 = means[1, 0], means[1, 1], means[1, 2]
     nu_0_0, nu_0_1, nu_0_2 = teacher_means[0, 0], teacher_means[0, 1], teacher_means[0, 2]
-    x0_, x1_, x2_ = x[0], x[1], x[2]
-    r_0_, r_1_ = r[0], r[1]
-    out0, out1, out2, out3, out4, out5, out6 = out[0], out[1], out[2], out[3], out[4], out[5], out[6]
     for i in range(n):
-        x0, x1, x2 = x0_[i], x1_[i], x2_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
+        x0, x1, x2 = x[0, i], x[1, i], x[2, i]
+        r_0, r_1 = r[0, i], r[1, i]
         t0 = abs(nu_0_0)
         t1 = abs(mu_0_0)
         t2 = r_0*t1
@@ -179,10 +167,10 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t33 = 2*t13*(t10 + t12) + 2*t20*(t17 + t19) + 2*t6*(t3 + t5)
         t34 = t10 + t26
         t35 = t17 + t29
-        out0[i] = t21
-        out1[i] = r_0*(t21*t23 + t23*t24 + t25)
-        out2[i] = r_0*(t21*t27 + t24*t27 + t28)
-        out3[i] = r_0*(t21*t30 + t24*t30 + t31)
-        out4[i] = r_1*(t21*t32 + t25 + t32*t33)
-        out5[i] = r_1*(t21*t34 + t28 + t33*t34)
-        out6[i] = r_1*(t21*t35 + t31 + t33*t35)
+        out[0, i] = t21
+        out[1, i] = r_0*(t21*t23 + t23*t24 + t25)
+        out[2, i] = r_0*(t21*t27 + t24*t27 + t28)
+        out[3, i] = r_0*(t21*t30 + t24*t30 + t31)
+        out[4, i] = r_1*(t21*t32 + t25 + t32*t33)
+        out[5, i] = r_1*(t21*t34 + t28 + t33*t34)
+        out[6, i] = r_1*(t21*t35 + t31 + t33*t35)

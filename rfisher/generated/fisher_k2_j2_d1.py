@@ -19,20 +19,16 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     mu_1_0 = means[1, 0]
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
-    x0_ = x[0]
-    r_0_, r_1_ = r[0], r[1]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0 = x[0, i]
+        r_0, r_1 = r[0, i], r[1, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = mu_0_0*r_0 + mu_1_0*r_1
         t1 = -nu_0_0*rho_0 - nu_1_0*rho_1 + t0
         t2 = -x0
-        out0[i] = t1*t1
-        out1[i] = 2*r_0*(t1*(-mu_0_0 + t0)*(mu_0_0 + t2) + t1)
-        out2[i] = 2*r_1*(t1*(-mu_1_0 + t0)*(mu_1_0 + t2) + t1)
+        out[0, i] = t1*t1
+        out[1, i] = 2*r_0*(t1*(-mu_0_0 + t0)*(mu_0_0 + t2) + t1)
+        out[2, i] = 2*r_1*(t1*(-mu_1_0 + t0)*(mu_1_0 + t2) + t1)
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -41,22 +37,18 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     mu_1_0 = means[1, 0]
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
-    x0_ = x[0]
-    r_0_, r_1_ = r[0], r[1]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0 = x[0, i]
+        r_0, r_1 = r[0, i], r[1, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = abs(mu_0_0)
         t1 = abs(mu_1_0)
         t2 = r_0*t0 + r_1*t1
         t3 = rho_0*abs(nu_0_0) + rho_1*abs(nu_1_0) + t2
         t4 = abs(x0)
-        out0[i] = t3*t3
-        out1[i] = 2*r_0*(t3*(t0 + t2)*(t0 + t4) + t3)
-        out2[i] = 2*r_1*(t3*(t1 + t2)*(t1 + t4) + t3)
+        out[0, i] = t3*t3
+        out[1, i] = 2*r_0*(t3*(t0 + t2)*(t0 + t4) + t3)
+        out[2, i] = 2*r_1*(t3*(t1 + t2)*(t1 + t4) + t3)
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -65,14 +57,10 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     mu_1_0 = means[1, 0]
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
-    x0_ = x[0]
-    r_0_, r_1_ = r[0], r[1]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0 = x[0, i]
+        r_0, r_1 = r[0, i], r[1, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = nu_0_0*rho_0
         t1 = nu_1_0*rho_1
         t2 = mu_0_0*r_0
@@ -85,9 +73,9 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t9 = 2*t5
         t10 = -2*t0 - 2*t1 + 2*t2 + 2*t3
         t11 = mu_1_0 + t7
-        out0[i] = t6
-        out1[i] = r_0*(t10 - t6*t8 + t8*t9*(-mu_0_0 + t4))
-        out2[i] = r_1*(t10 - t11*t6 + t11*t9*(-mu_1_0 + t4))
+        out[0, i] = t6
+        out[1, i] = r_0*(t10 - t6*t8 + t8*t9*(-mu_0_0 + t4))
+        out[2, i] = r_1*(t10 - t11*t6 + t11*t9*(-mu_1_0 + t4))
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -96,14 +84,10 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     mu_1_0 = means[1, 0]
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
-    x0_ = x[0]
-    r_0_, r_1_ = r[0], r[1]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0 = x[0, i]
+        r_0, r_1 = r[0, i], r[1, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = rho_0*abs(nu_0_0)
         t1 = rho_1*abs(nu_1_0)
         t2 = abs(mu_0_0)
@@ -118,6 +102,6 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t11 = 2*t7
         t12 = 2*t0 + 2*t1 + 2*t3 + 2*t5
         t13 = t4 + t9
-        out0[i] = t8
-        out1[i] = r_0*(t10*t11*(t2 + t6) + t10*t8 + t12)
-        out2[i] = r_1*(t11*t13*(t4 + t6) + t12 + t13*t8)
+        out[0, i] = t8
+        out[1, i] = r_0*(t10*t11*(t2 + t6) + t10*t8 + t12)
+        out[2, i] = r_1*(t11*t13*(t4 + t6) + t12 + t13*t8)

@@ -19,14 +19,10 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     mu_1_0, mu_1_1 = means[1, 0], means[1, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_ = r[0], r[1]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1 = r[0, i], r[1, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = mu_0_0*r_0 + mu_1_0*r_1
         t1 = -nu_0_0*rho_0 - nu_1_0*rho_1 + t0
         t2 = mu_0_1*r_0 + mu_1_1*r_1
@@ -37,11 +33,11 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
         t7 = -x1
         t8 = t1*(-mu_1_0 + t0) + t3*(-mu_1_1 + t2)
         t9 = 2*r_1
-        out0[i] = t1*t1 + t3*t3
-        out1[i] = -t6*(-t1 - t5*(mu_0_0 + t4))
-        out2[i] = -t6*(-t3 - t5*(mu_0_1 + t7))
-        out3[i] = -t9*(-t1 - t8*(mu_1_0 + t4))
-        out4[i] = -t9*(-t3 - t8*(mu_1_1 + t7))
+        out[0, i] = t1*t1 + t3*t3
+        out[1, i] = -t6*(-t1 - t5*(mu_0_0 + t4))
+        out[2, i] = -t6*(-t3 - t5*(mu_0_1 + t7))
+        out[3, i] = -t9*(-t1 - t8*(mu_1_0 + t4))
+        out[4, i] = -t9*(-t3 - t8*(mu_1_1 + t7))
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -50,14 +46,10 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     mu_1_0, mu_1_1 = means[1, 0], means[1, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_ = r[0], r[1]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1 = r[0, i], r[1, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = abs(mu_0_0)
         t1 = abs(mu_1_0)
         t2 = r_0*t0 + r_1*t1
@@ -72,11 +64,11 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
         t11 = abs(x1)
         t12 = t3*(t1 + t2) + t7*(t5 + t6)
         t13 = 2*r_1
-        out0[i] = t3*t3 + t7*t7
-        out1[i] = t10*(t3 + t9*(t0 + t8))
-        out2[i] = t10*(t7 + t9*(t11 + t4))
-        out3[i] = t13*(t12*(t1 + t8) + t3)
-        out4[i] = t13*(t12*(t11 + t5) + t7)
+        out[0, i] = t3*t3 + t7*t7
+        out[1, i] = t10*(t3 + t9*(t0 + t8))
+        out[2, i] = t10*(t7 + t9*(t11 + t4))
+        out[3, i] = t13*(t12*(t1 + t8) + t3)
+        out[4, i] = t13*(t12*(t11 + t5) + t7)
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -85,14 +77,10 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     mu_1_0, mu_1_1 = means[1, 0], means[1, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_ = r[0], r[1]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1 = r[0, i], r[1, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = nu_0_0*rho_0
         t1 = nu_1_0*rho_1
         t2 = mu_0_0*r_0
@@ -116,11 +104,11 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t20 = mu_1_0 + t13
         t21 = 2*t11*(-mu_1_1 + t10) + 2*t5*(-mu_1_0 + t4)
         t22 = mu_1_1 + t17
-        out0[i] = t12
-        out1[i] = r_0*(-t12*t14 + t14*t15 + t16)
-        out2[i] = r_0*(-t12*t18 + t15*t18 + t19)
-        out3[i] = r_1*(-t12*t20 + t16 + t20*t21)
-        out4[i] = r_1*(-t12*t22 + t19 + t21*t22)
+        out[0, i] = t12
+        out[1, i] = r_0*(-t12*t14 + t14*t15 + t16)
+        out[2, i] = r_0*(-t12*t18 + t15*t18 + t19)
+        out[3, i] = r_1*(-t12*t20 + t16 + t20*t21)
+        out[4, i] = r_1*(-t12*t22 + t19 + t21*t22)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -129,14 +117,10 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     mu_1_0, mu_1_1 = means[1, 0], means[1, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_ = r[0], r[1]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1 = r[0, i], r[1, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = rho_0*abs(nu_0_0)
         t1 = rho_1*abs(nu_1_0)
         t2 = abs(mu_0_0)
@@ -164,8 +148,8 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t24 = t17 + t4
         t25 = 2*t15*(t12 + t14) + 2*t7*(t4 + t6)
         t26 = t12 + t21
-        out0[i] = t16
-        out1[i] = r_0*(t16*t18 + t18*t19 + t20)
-        out2[i] = r_0*(t16*t22 + t19*t22 + t23)
-        out3[i] = r_1*(t16*t24 + t20 + t24*t25)
-        out4[i] = r_1*(t16*t26 + t23 + t25*t26)
+        out[0, i] = t16
+        out[1, i] = r_0*(t16*t18 + t18*t19 + t20)
+        out[2, i] = r_0*(t16*t22 + t19*t22 + t23)
+        out[3, i] = r_1*(t16*t24 + t20 + t24*t25)
+        out[4, i] = r_1*(t16*t26 + t23 + t25*t26)

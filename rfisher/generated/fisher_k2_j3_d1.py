@@ -20,22 +20,18 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
     nu_2_0 = teacher_means[2, 0]
-    x0_ = x[0]
-    r_0_, r_1_ = r[0], r[1]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0 = x[0, i]
+        r_0, r_1 = r[0, i], r[1, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = mu_0_0*r_0
         t1 = mu_1_0*r_1
         t2 = nu_0_0*rho_0 + nu_1_0*rho_1 + nu_2_0*rho_2 - t0 - t1
         t3 = -x0
         t4 = t0 + t1
-        out0[i] = t2*t2
-        out1[i] = -2*r_0*(t2*(-mu_0_0 + t4)*(mu_0_0 + t3) + t2)
-        out2[i] = -2*r_1*(t2*(-mu_1_0 + t4)*(mu_1_0 + t3) + t2)
+        out[0, i] = t2*t2
+        out[1, i] = -2*r_0*(t2*(-mu_0_0 + t4)*(mu_0_0 + t3) + t2)
+        out[2, i] = -2*r_1*(t2*(-mu_1_0 + t4)*(mu_1_0 + t3) + t2)
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -45,22 +41,18 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
     nu_2_0 = teacher_means[2, 0]
-    x0_ = x[0]
-    r_0_, r_1_ = r[0], r[1]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0 = x[0, i]
+        r_0, r_1 = r[0, i], r[1, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = abs(mu_0_0)
         t1 = abs(mu_1_0)
         t2 = r_0*t0 + r_1*t1
         t3 = rho_0*abs(nu_0_0) + rho_1*abs(nu_1_0) + rho_2*abs(nu_2_0) + t2
         t4 = abs(x0)
-        out0[i] = t3*t3
-        out1[i] = 2*r_0*(t3*(t0 + t2)*(t0 + t4) + t3)
-        out2[i] = 2*r_1*(t3*(t1 + t2)*(t1 + t4) + t3)
+        out[0, i] = t3*t3
+        out[1, i] = 2*r_0*(t3*(t0 + t2)*(t0 + t4) + t3)
+        out[2, i] = 2*r_1*(t3*(t1 + t2)*(t1 + t4) + t3)
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -70,14 +62,10 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
     nu_2_0 = teacher_means[2, 0]
-    x0_ = x[0]
-    r_0_, r_1_ = r[0], r[1]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0 = x[0, i]
+        r_0, r_1 = r[0, i], r[1, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = nu_0_0*rho_0
         t1 = nu_1_0*rho_1
         t2 = nu_2_0*rho_2
@@ -91,9 +79,9 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t10 = 2*t5
         t11 = -2*mu_0_0*r_0 - 2*mu_1_0*r_1 + 2*t0 + 2*t1 + 2*t2
         t12 = mu_1_0 + t7
-        out0[i] = t6
-        out1[i] = r_0*(-t10*t8*(-mu_0_0 + t9) - t11 - t6*t8)
-        out2[i] = r_1*(-t10*t12*(-mu_1_0 + t9) - t11 - t12*t6)
+        out[0, i] = t6
+        out[1, i] = r_0*(-t10*t8*(-mu_0_0 + t9) - t11 - t6*t8)
+        out[2, i] = r_1*(-t10*t12*(-mu_1_0 + t9) - t11 - t12*t6)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -103,14 +91,10 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
     nu_2_0 = teacher_means[2, 0]
-    x0_ = x[0]
-    r_0_, r_1_ = r[0], r[1]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2 = out[0], out[1], out[2]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0 = x[0, i]
+        r_0, r_1 = r[0, i], r[1, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = rho_0*abs(nu_0_0)
         t1 = rho_1*abs(nu_1_0)
         t2 = rho_2*abs(nu_2_0)
@@ -126,6 +110,6 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t12 = 2*t8
         t13 = 2*t0 + 2*t1 + 2*t2 + 2*t4 + 2*t6
         t14 = t10 + t5
-        out0[i] = t9
-        out1[i] = r_0*(t11*t12*(t3 + t7) + t11*t9 + t13)
-        out2[i] = r_1*(t12*t14*(t5 + t7) + t13 + t14*t9)
+        out[0, i] = t9
+        out[1, i] = r_0*(t11*t12*(t3 + t7) + t11*t9 + t13)
+        out[2, i] = r_1*(t12*t14*(t5 + t7) + t13 + t14*t9)

@@ -20,14 +20,10 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
     nu_2_0, nu_2_1 = teacher_means[2, 0], teacher_means[2, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_ = r[0], r[1]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1 = r[0, i], r[1, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = mu_0_0*r_0
         t1 = mu_1_0*r_1
         t2 = nu_0_0*rho_0 + nu_1_0*rho_1 + nu_2_0*rho_2 - t0 - t1
@@ -42,11 +38,11 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
         t11 = -x1
         t12 = t2*(-mu_1_0 + t7) + t5*(-mu_1_1 + t8)
         t13 = 2*r_1
-        out0[i] = t2*t2 + t5*t5
-        out1[i] = -t10*(t2 + t9*(mu_0_0 + t6))
-        out2[i] = -t10*(t5 + t9*(mu_0_1 + t11))
-        out3[i] = -t13*(t12*(mu_1_0 + t6) + t2)
-        out4[i] = -t13*(t12*(mu_1_1 + t11) + t5)
+        out[0, i] = t2*t2 + t5*t5
+        out[1, i] = -t10*(t2 + t9*(mu_0_0 + t6))
+        out[2, i] = -t10*(t5 + t9*(mu_0_1 + t11))
+        out[3, i] = -t13*(t12*(mu_1_0 + t6) + t2)
+        out[4, i] = -t13*(t12*(mu_1_1 + t11) + t5)
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -56,14 +52,10 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
     nu_2_0, nu_2_1 = teacher_means[2, 0], teacher_means[2, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_ = r[0], r[1]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1 = r[0, i], r[1, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = abs(mu_0_0)
         t1 = abs(mu_1_0)
         t2 = r_0*t0 + r_1*t1
@@ -78,11 +70,11 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
         t11 = abs(x1)
         t12 = t3*(t1 + t2) + t7*(t5 + t6)
         t13 = 2*r_1
-        out0[i] = t3*t3 + t7*t7
-        out1[i] = t10*(t3 + t9*(t0 + t8))
-        out2[i] = t10*(t7 + t9*(t11 + t4))
-        out3[i] = t13*(t12*(t1 + t8) + t3)
-        out4[i] = t13*(t12*(t11 + t5) + t7)
+        out[0, i] = t3*t3 + t7*t7
+        out[1, i] = t10*(t3 + t9*(t0 + t8))
+        out[2, i] = t10*(t7 + t9*(t11 + t4))
+        out[3, i] = t13*(t12*(t1 + t8) + t3)
+        out[4, i] = t13*(t12*(t11 + t5) + t7)
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -92,14 +84,10 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
     nu_2_0, nu_2_1 = teacher_means[2, 0], teacher_means[2, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_ = r[0], r[1]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1 = r[0, i], r[1, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = nu_0_0*rho_0
         t1 = nu_1_0*rho_1
         t2 = nu_2_0*rho_2
@@ -125,11 +113,11 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t22 = mu_1_0 + t13
         t23 = 2*t11*(-mu_1_1 + t16) + 2*t5*(-mu_1_0 + t15)
         t24 = mu_1_1 + t19
-        out0[i] = t12
-        out1[i] = r_0*(-t12*t14 - t14*t17 - t18)
-        out2[i] = r_0*(-t12*t20 - t17*t20 - t21)
-        out3[i] = r_1*(-t12*t22 - t18 - t22*t23)
-        out4[i] = r_1*(-t12*t24 - t21 - t23*t24)
+        out[0, i] = t12
+        out[1, i] = r_0*(-t12*t14 - t14*t17 - t18)
+        out[2, i] = r_0*(-t12*t20 - t17*t20 - t21)
+        out[3, i] = r_1*(-t12*t22 - t18 - t22*t23)
+        out[4, i] = r_1*(-t12*t24 - t21 - t23*t24)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -139,14 +127,10 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
     nu_2_0, nu_2_1 = teacher_means[2, 0], teacher_means[2, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_ = r[0], r[1]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1 = r_0_[i], r_1_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1 = r[0, i], r[1, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = rho_0*abs(nu_0_0)
         t1 = rho_1*abs(nu_1_0)
         t2 = rho_2*abs(nu_2_0)
@@ -176,8 +160,8 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t26 = t19 + t5
         t27 = 2*t17*(t14 + t16) + 2*t8*(t5 + t7)
         t28 = t14 + t23
-        out0[i] = t18
-        out1[i] = r_0*(t18*t20 + t20*t21 + t22)
-        out2[i] = r_0*(t18*t24 + t21*t24 + t25)
-        out3[i] = r_1*(t18*t26 + t22 + t26*t27)
-        out4[i] = r_1*(t18*t28 + t25 + t27*t28)
+        out[0, i] = t18
+        out[1, i] = r_0*(t18*t20 + t20*t21 + t22)
+        out[2, i] = r_0*(t18*t24 + t21*t24 + t25)
+        out[3, i] = r_1*(t18*t26 + t22 + t26*t27)
+        out[4, i] = r_1*(t18*t28 + t25 + t27*t28)

@@ -19,19 +19,16 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     mu_1_0 = means[1, 0]
     mu_2_0 = means[2, 0]
     nu_0_0 = teacher_means[0, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
         t0 = mu_0_0*r_0 + mu_1_0*r_1 + mu_2_0*r_2
         t1 = -nu_0_0 + t0
         t2 = -x0
-        out0[i] = t1*t1
-        out1[i] = 2*r_0*(t1*(-mu_0_0 + t0)*(mu_0_0 + t2) + t1)
-        out2[i] = 2*r_1*(t1*(-mu_1_0 + t0)*(mu_1_0 + t2) + t1)
-        out3[i] = 2*r_2*(t1*(-mu_2_0 + t0)*(mu_2_0 + t2) + t1)
+        out[0, i] = t1*t1
+        out[1, i] = 2*r_0*(t1*(-mu_0_0 + t0)*(mu_0_0 + t2) + t1)
+        out[2, i] = 2*r_1*(t1*(-mu_1_0 + t0)*(mu_1_0 + t2) + t1)
+        out[3, i] = 2*r_2*(t1*(-mu_2_0 + t0)*(mu_2_0 + t2) + t1)
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -40,22 +37,19 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     mu_1_0 = means[1, 0]
     mu_2_0 = means[2, 0]
     nu_0_0 = teacher_means[0, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
         t0 = abs(mu_0_0)
         t1 = abs(mu_1_0)
         t2 = abs(mu_2_0)
         t3 = r_0*t0 + r_1*t1 + r_2*t2
         t4 = t3 + abs(nu_0_0)
         t5 = abs(x0)
-        out0[i] = t4*t4
-        out1[i] = 2*r_0*(t4*(t0 + t3)*(t0 + t5) + t4)
-        out2[i] = 2*r_1*(t4*(t1 + t3)*(t1 + t5) + t4)
-        out3[i] = 2*r_2*(t4*(t2 + t3)*(t2 + t5) + t4)
+        out[0, i] = t4*t4
+        out[1, i] = 2*r_0*(t4*(t0 + t3)*(t0 + t5) + t4)
+        out[2, i] = 2*r_1*(t4*(t1 + t3)*(t1 + t5) + t4)
+        out[3, i] = 2*r_2*(t4*(t2 + t3)*(t2 + t5) + t4)
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -64,12 +58,9 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     mu_1_0 = means[1, 0]
     mu_2_0 = means[2, 0]
     nu_0_0 = teacher_means[0, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
         t0 = mu_0_0*r_0
         t1 = mu_1_0*r_1
         t2 = mu_2_0*r_2
@@ -82,10 +73,10 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t9 = -2*nu_0_0 + 2*t0 + 2*t1 + 2*t2
         t10 = mu_1_0 + t6
         t11 = mu_2_0 + t6
-        out0[i] = t5
-        out1[i] = r_0*(-t5*t7 + t7*t8*(-mu_0_0 + t3) + t9)
-        out2[i] = r_1*(-t10*t5 + t10*t8*(-mu_1_0 + t3) + t9)
-        out3[i] = r_2*(-t11*t5 + t11*t8*(-mu_2_0 + t3) + t9)
+        out[0, i] = t5
+        out[1, i] = r_0*(-t5*t7 + t7*t8*(-mu_0_0 + t3) + t9)
+        out[2, i] = r_1*(-t10*t5 + t10*t8*(-mu_1_0 + t3) + t9)
+        out[3, i] = r_2*(-t11*t5 + t11*t8*(-mu_2_0 + t3) + t9)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -94,12 +85,9 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     mu_1_0 = means[1, 0]
     mu_2_0 = means[2, 0]
     nu_0_0 = teacher_means[0, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
         t0 = abs(nu_0_0)
         t1 = abs(mu_0_0)
         t2 = r_0*t1
@@ -116,7 +104,7 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t13 = 2*t0 + 2*t2 + 2*t4 + 2*t6
         t14 = t10 + t3
         t15 = t10 + t5
-        out0[i] = t9
-        out1[i] = r_0*(t11*t12*(t1 + t7) + t11*t9 + t13)
-        out2[i] = r_1*(t12*t14*(t3 + t7) + t13 + t14*t9)
-        out3[i] = r_2*(t12*t15*(t5 + t7) + t13 + t15*t9)
+        out[0, i] = t9
+        out[1, i] = r_0*(t11*t12*(t1 + t7) + t11*t9 + t13)
+        out[2, i] = r_1*(t12*t14*(t3 + t7) + t13 + t14*t9)
+        out[3, i] = r_2*(t12*t15*(t5 + t7) + t13 + t15*t9)

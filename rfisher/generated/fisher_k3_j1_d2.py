@@ -19,12 +19,9 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     mu_1_0, mu_1_1 = means[1, 0], means[1, 1]
     mu_2_0, mu_2_1 = means[2, 0], means[2, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    out0, out1, out2, out3, out4, out5, out6 = out[0], out[1], out[2], out[3], out[4], out[5], out[6]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
         t0 = mu_0_0*r_0 + mu_1_0*r_1 + mu_2_0*r_2
         t1 = -nu_0_0 + t0
         t2 = mu_0_1*r_0 + mu_1_1*r_1 + mu_2_1*r_2
@@ -37,13 +34,13 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
         t9 = 2*r_1
         t10 = t1*(-mu_2_0 + t0) + t3*(-mu_2_1 + t2)
         t11 = 2*r_2
-        out0[i] = t1*t1 + t3*t3
-        out1[i] = t6*(t1 + t5*(mu_0_0 + t4))
-        out2[i] = t6*(t3 + t5*(mu_0_1 + t7))
-        out3[i] = t9*(t1 + t8*(mu_1_0 + t4))
-        out4[i] = t9*(t3 + t8*(mu_1_1 + t7))
-        out5[i] = t11*(t1 + t10*(mu_2_0 + t4))
-        out6[i] = t11*(t10*(mu_2_1 + t7) + t3)
+        out[0, i] = t1*t1 + t3*t3
+        out[1, i] = t6*(t1 + t5*(mu_0_0 + t4))
+        out[2, i] = t6*(t3 + t5*(mu_0_1 + t7))
+        out[3, i] = t9*(t1 + t8*(mu_1_0 + t4))
+        out[4, i] = t9*(t3 + t8*(mu_1_1 + t7))
+        out[5, i] = t11*(t1 + t10*(mu_2_0 + t4))
+        out[6, i] = t11*(t10*(mu_2_1 + t7) + t3)
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -52,12 +49,9 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     mu_1_0, mu_1_1 = means[1, 0], means[1, 1]
     mu_2_0, mu_2_1 = means[2, 0], means[2, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    out0, out1, out2, out3, out4, out5, out6 = out[0], out[1], out[2], out[3], out[4], out[5], out[6]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
         t0 = abs(mu_0_0)
         t1 = abs(mu_1_0)
         t2 = abs(mu_2_0)
@@ -76,13 +70,13 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
         t15 = 2*r_1
         t16 = t4*(t2 + t3) + t9*(t7 + t8)
         t17 = 2*r_2
-        out0[i] = t4*t4 + t9*t9
-        out1[i] = t12*(t11*(t0 + t10) + t4)
-        out2[i] = t12*(t11*(t13 + t5) + t9)
-        out3[i] = t15*(t14*(t1 + t10) + t4)
-        out4[i] = t15*(t14*(t13 + t6) + t9)
-        out5[i] = t17*(t16*(t10 + t2) + t4)
-        out6[i] = t17*(t16*(t13 + t7) + t9)
+        out[0, i] = t4*t4 + t9*t9
+        out[1, i] = t12*(t11*(t0 + t10) + t4)
+        out[2, i] = t12*(t11*(t13 + t5) + t9)
+        out[3, i] = t15*(t14*(t1 + t10) + t4)
+        out[4, i] = t15*(t14*(t13 + t6) + t9)
+        out[5, i] = t17*(t16*(t10 + t2) + t4)
+        out[6, i] = t17*(t16*(t13 + t7) + t9)
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -91,12 +85,9 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     mu_1_0, mu_1_1 = means[1, 0], means[1, 1]
     mu_2_0, mu_2_1 = means[2, 0], means[2, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    out0, out1, out2, out3, out4, out5, out6 = out[0], out[1], out[2], out[3], out[4], out[5], out[6]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
         t0 = mu_0_0*r_0
         t1 = mu_1_0*r_1
         t2 = mu_2_0*r_2
@@ -121,13 +112,13 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t21 = mu_2_0 + t11
         t22 = 2*t4*(-mu_2_0 + t3) + 2*t9*(-mu_2_1 + t8)
         t23 = mu_2_1 + t15
-        out0[i] = t10
-        out1[i] = r_0*(-t10*t12 + t12*t13 + t14)
-        out2[i] = r_0*(-t10*t16 + t13*t16 + t17)
-        out3[i] = r_1*(-t10*t18 + t14 + t18*t19)
-        out4[i] = r_1*(-t10*t20 + t17 + t19*t20)
-        out5[i] = r_2*(-t10*t21 + t14 + t21*t22)
-        out6[i] = r_2*(-t10*t23 + t17 + t22*t23)
+        out[0, i] = t10
+        out[1, i] = r_0*(-t10*t12 + t12*t13 + t14)
+        out[2, i] = r_0*(-t10*t16 + t13*t16 + t17)
+        out[3, i] = r_1*(-t10*t18 + t14 + t18*t19)
+        out[4, i] = r_1*(-t10*t20 + t17 + t19*t20)
+        out[5, i] = r_2*(-t10*t21 + t14 + t21*t22)
+        out[6, i] = r_2*(-t10*t23 + t17 + t22*t23)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -136,12 +127,9 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     mu_1_0, mu_1_1 = means[1, 0], means[1, 1]
     mu_2_0, mu_2_1 = means[2, 0], means[2, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    out0, out1, out2, out3, out4, out5, out6 = out[0], out[1], out[2], out[3], out[4], out[5], out[6]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
         t0 = abs(nu_0_0)
         t1 = abs(mu_0_0)
         t2 = r_0*t1
@@ -174,10 +162,10 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t29 = t19 + t5
         t30 = 2*t17*(t14 + t16) + 2*t8*(t5 + t7)
         t31 = t14 + t23
-        out0[i] = t18
-        out1[i] = r_0*(t18*t20 + t20*t21 + t22)
-        out2[i] = r_0*(t18*t24 + t21*t24 + t25)
-        out3[i] = r_1*(t18*t26 + t22 + t26*t27)
-        out4[i] = r_1*(t18*t28 + t25 + t27*t28)
-        out5[i] = r_2*(t18*t29 + t22 + t29*t30)
-        out6[i] = r_2*(t18*t31 + t25 + t30*t31)
+        out[0, i] = t18
+        out[1, i] = r_0*(t18*t20 + t20*t21 + t22)
+        out[2, i] = r_0*(t18*t24 + t21*t24 + t25)
+        out[3, i] = r_1*(t18*t26 + t22 + t26*t27)
+        out[4, i] = r_1*(t18*t28 + t25 + t27*t28)
+        out[5, i] = r_2*(t18*t29 + t22 + t29*t30)
+        out[6, i] = r_2*(t18*t31 + t25 + t30*t31)

@@ -19,12 +19,9 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     mu_1_0, mu_1_1, mu_1_2 = means[1, 0], means[1, 1], means[1, 2]
     mu_2_0, mu_2_1, mu_2_2 = means[2, 0], means[2, 1], means[2, 2]
     nu_0_0, nu_0_1, nu_0_2 = teacher_means[0, 0], teacher_means[0, 1], teacher_means[0, 2]
-    x0_, x1_, x2_ = x[0], x[1], x[2]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8, out9 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8], out[9]
     for i in range(n):
-        x0, x1, x2 = x0_[i], x1_[i], x2_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
+        x0, x1, x2 = x[0, i], x[1, i], x[2, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
         t0 = mu_0_0*r_0 + mu_1_0*r_1 + mu_2_0*r_2
         t1 = -nu_0_0 + t0
         t2 = mu_0_1*r_0 + mu_1_1*r_1 + mu_2_1*r_2
@@ -40,16 +37,16 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
         t12 = 2*r_1
         t13 = t1*(-mu_2_0 + t0) + t3*(-mu_2_1 + t2) + t5*(-mu_2_2 + t4)
         t14 = 2*r_2
-        out0[i] = t1*t1 + t3*t3 + t5*t5
-        out1[i] = t8*(t1 + t7*(mu_0_0 + t6))
-        out2[i] = t8*(t3 + t7*(mu_0_1 + t9))
-        out3[i] = t8*(t5 + t7*(mu_0_2 + t10))
-        out4[i] = t12*(t1 + t11*(mu_1_0 + t6))
-        out5[i] = t12*(t11*(mu_1_1 + t9) + t3)
-        out6[i] = t12*(t11*(mu_1_2 + t10) + t5)
-        out7[i] = t14*(t1 + t13*(mu_2_0 + t6))
-        out8[i] = t14*(t13*(mu_2_1 + t9) + t3)
-        out9[i] = t14*(t13*(mu_2_2 + t10) + t5)
+        out[0, i] = t1*t1 + t3*t3 + t5*t5
+        out[1, i] = t8*(t1 + t7*(mu_0_0 + t6))
+        out[2, i] = t8*(t3 + t7*(mu_0_1 + t9))
+        out[3, i] = t8*(t5 + t7*(mu_0_2 + t10))
+        out[4, i] = t12*(t1 + t11*(mu_1_0 + t6))
+        out[5, i] = t12*(t11*(mu_1_1 + t9) + t3)
+        out[6, i] = t12*(t11*(mu_1_2 + t10) + t5)
+        out[7, i] = t14*(t1 + t13*(mu_2_0 + t6))
+        out[8, i] = t14*(t13*(mu_2_1 + t9) + t3)
+        out[9, i] = t14*(t13*(mu_2_2 + t10) + t5)
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -58,12 +55,9 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     mu_1_0, mu_1_1, mu_1_2 = means[1, 0], means[1, 1], means[1, 2]
     mu_2_0, mu_2_1, mu_2_2 = means[2, 0], means[2, 1], means[2, 2]
     nu_0_0, nu_0_1, nu_0_2 = teacher_means[0, 0], teacher_means[0, 1], teacher_means[0, 2]
-    x0_, x1_, x2_ = x[0], x[1], x[2]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8, out9 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8], out[9]
     for i in range(n):
-        x0, x1, x2 = x0_[i], x1_[i], x2_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
+        x0, x1, x2 = x[0, i], x[1, i], x[2, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
         t0 = abs(mu_0_0)
         t1 = abs(mu_1_0)
         t2 = abs(mu_2_0)
@@ -88,16 +82,16 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
         t21 = 2*r_1
         t22 = t14*(t12 + t13) + t4*(t2 + t3) + t9*(t7 + t8)
         t23 = 2*r_2
-        out0[i] = t14*t14 + t4*t4 + t9*t9
-        out1[i] = t17*(t16*(t0 + t15) + t4)
-        out2[i] = t17*(t16*(t18 + t5) + t9)
-        out3[i] = t17*(t14 + t16*(t10 + t19))
-        out4[i] = t21*(t20*(t1 + t15) + t4)
-        out5[i] = t21*(t20*(t18 + t6) + t9)
-        out6[i] = t21*(t14 + t20*(t11 + t19))
-        out7[i] = t23*(t22*(t15 + t2) + t4)
-        out8[i] = t23*(t22*(t18 + t7) + t9)
-        out9[i] = t23*(t14 + t22*(t12 + t19))
+        out[0, i] = t14*t14 + t4*t4 + t9*t9
+        out[1, i] = t17*(t16*(t0 + t15) + t4)
+        out[2, i] = t17*(t16*(t18 + t5) + t9)
+        out[3, i] = t17*(t14 + t16*(t10 + t19))
+        out[4, i] = t21*(t20*(t1 + t15) + t4)
+        out[5, i] = t21*(t20*(t18 + t6) + t9)
+        out[6, i] = t21*(t14 + t20*(t11 + t19))
+        out[7, i] = t23*(t22*(t15 + t2) + t4)
+        out[8, i] = t23*(t22*(t18 + t7) + t9)
+        out[9, i] = t23*(t14 + t22*(t12 + t19))
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -106,12 +100,9 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     mu_1_0, mu_1_1, mu_1_2 = means[1, 0], means[1, 1], means[1, 2]
     mu_2_0, mu_2_1, mu_2_2 = means[2, 0], means[2, 1], means[2, 2]
     nu_0_0, nu_0_1, nu_0_2 = teacher_means[0, 0], teacher_means[0, 1], teacher_means[0, 2]
-    x0_, x1_, x2_ = x[0], x[1], x[2]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8, out9 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8], out[9]
     for i in range(n):
-        x0, x1, x2 = x0_[i], x1_[i], x2_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
+        x0, x1, x2 = x[0, i], x[1, i], x[2, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
         t0 = mu_0_0*r_0
         t1 = mu_1_0*r_1
         t2 = mu_2_0*r_2
@@ -146,16 +137,16 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t31 = 2*t14*(-mu_2_2 + t13) + 2*t4*(-mu_2_0 + t3) + 2*t9*(-mu_2_1 + t8)
         t32 = mu_2_1 + t20
         t33 = mu_2_2 + t23
-        out0[i] = t15
-        out1[i] = r_0*(-t15*t17 + t17*t18 + t19)
-        out2[i] = r_0*(-t15*t21 + t18*t21 + t22)
-        out3[i] = r_0*(-t15*t24 + t18*t24 + t25)
-        out4[i] = r_1*(-t15*t26 + t19 + t26*t27)
-        out5[i] = r_1*(-t15*t28 + t22 + t27*t28)
-        out6[i] = r_1*(-t15*t29 + t25 + t27*t29)
-        out7[i] = r_2*(-t15*t30 + t19 + t30*t31)
-        out8[i] = r_2*(-t15*t32 + t22 + t31*t32)
-        out9[i] = r_2*(-t15*t33 + t25 + t31*t33)
+        out[0, i] = t15
+        out[1, i] = r_0*(-t15*t17 + t17*t18 + t19)
+        out[2, i] = r_0*(-t15*t21 + t18*t21 + t22)
+        out[3, i] = r_0*(-t15*t24 + t18*t24 + t25)
+        out[4, i] = r_1*(-t15*t26 + t19 + t26*t27)
+        out[5, i] = r_1*(-t15*t28 + t22 + t27*t28)
+        out[6, i] = r_1*(-t15*t29 + t25 + t27*t29)
+        out[7, i] = r_2*(-t15*t30 + t19 + t30*t31)
+        out[8, i] = r_2*(-t15*t32 + t22 + t31*t32)
+        out[9, i] = r_2*(-t15*t33 + t25 + t31*t33)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -164,12 +155,9 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     mu_1_0, mu_1_1, mu_1_2 = means[1, 0], means[1, 1], means[1, 2]
     mu_2_0, mu_2_1, mu_2_2 = means[2, 0], means[2, 1], means[2, 2]
     nu_0_0, nu_0_1, nu_0_2 = teacher_means[0, 0], teacher_means[0, 1], teacher_means[0, 2]
-    x0_, x1_, x2_ = x[0], x[1], x[2]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8, out9 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8], out[9]
     for i in range(n):
-        x0, x1, x2 = x0_[i], x1_[i], x2_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
+        x0, x1, x2 = x[0, i], x[1, i], x[2, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
         t0 = abs(nu_0_0)
         t1 = abs(mu_0_0)
         t2 = r_0*t1
@@ -216,13 +204,13 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t43 = 2*t17*(t14 + t16) + 2*t26*(t23 + t25) + 2*t8*(t5 + t7)
         t44 = t14 + t32
         t45 = t23 + t35
-        out0[i] = t27
-        out1[i] = r_0*(t27*t29 + t29*t30 + t31)
-        out2[i] = r_0*(t27*t33 + t30*t33 + t34)
-        out3[i] = r_0*(t27*t36 + t30*t36 + t37)
-        out4[i] = r_1*(t27*t38 + t31 + t38*t39)
-        out5[i] = r_1*(t27*t40 + t34 + t39*t40)
-        out6[i] = r_1*(t27*t41 + t37 + t39*t41)
-        out7[i] = r_2*(t27*t42 + t31 + t42*t43)
-        out8[i] = r_2*(t27*t44 + t34 + t43*t44)
-        out9[i] = r_2*(t27*t45 + t37 + t43*t45)
+        out[0, i] = t27
+        out[1, i] = r_0*(t27*t29 + t29*t30 + t31)
+        out[2, i] = r_0*(t27*t33 + t30*t33 + t34)
+        out[3, i] = r_0*(t27*t36 + t30*t36 + t37)
+        out[4, i] = r_1*(t27*t38 + t31 + t38*t39)
+        out[5, i] = r_1*(t27*t40 + t34 + t39*t40)
+        out[6, i] = r_1*(t27*t41 + t37 + t39*t41)
+        out[7, i] = r_2*(t27*t42 + t31 + t42*t43)
+        out[8, i] = r_2*(t27*t44 + t34 + t43*t44)
+        out[9, i] = r_2*(t27*t45 + t37 + t43*t45)

@@ -20,21 +20,17 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     mu_2_0 = means[2, 0]
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = mu_0_0*r_0 + mu_1_0*r_1 + mu_2_0*r_2
         t1 = -nu_0_0*rho_0 - nu_1_0*rho_1 + t0
         t2 = -x0
-        out0[i] = t1*t1
-        out1[i] = 2*r_0*(t1*(-mu_0_0 + t0)*(mu_0_0 + t2) + t1)
-        out2[i] = 2*r_1*(t1*(-mu_1_0 + t0)*(mu_1_0 + t2) + t1)
-        out3[i] = 2*r_2*(t1*(-mu_2_0 + t0)*(mu_2_0 + t2) + t1)
+        out[0, i] = t1*t1
+        out[1, i] = 2*r_0*(t1*(-mu_0_0 + t0)*(mu_0_0 + t2) + t1)
+        out[2, i] = 2*r_1*(t1*(-mu_1_0 + t0)*(mu_1_0 + t2) + t1)
+        out[3, i] = 2*r_2*(t1*(-mu_2_0 + t0)*(mu_2_0 + t2) + t1)
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -44,24 +40,20 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     mu_2_0 = means[2, 0]
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = abs(mu_0_0)
         t1 = abs(mu_1_0)
         t2 = abs(mu_2_0)
         t3 = r_0*t0 + r_1*t1 + r_2*t2
         t4 = rho_0*abs(nu_0_0) + rho_1*abs(nu_1_0) + t3
         t5 = abs(x0)
-        out0[i] = t4*t4
-        out1[i] = 2*r_0*(t4*(t0 + t3)*(t0 + t5) + t4)
-        out2[i] = 2*r_1*(t4*(t1 + t3)*(t1 + t5) + t4)
-        out3[i] = 2*r_2*(t4*(t2 + t3)*(t2 + t5) + t4)
+        out[0, i] = t4*t4
+        out[1, i] = 2*r_0*(t4*(t0 + t3)*(t0 + t5) + t4)
+        out[2, i] = 2*r_1*(t4*(t1 + t3)*(t1 + t5) + t4)
+        out[3, i] = 2*r_2*(t4*(t2 + t3)*(t2 + t5) + t4)
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -71,14 +63,10 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     mu_2_0 = means[2, 0]
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = nu_0_0*rho_0
         t1 = nu_1_0*rho_1
         t2 = mu_0_0*r_0
@@ -93,10 +81,10 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t11 = -2*t0 - 2*t1 + 2*t2 + 2*t3 + 2*t4
         t12 = mu_1_0 + t8
         t13 = mu_2_0 + t8
-        out0[i] = t7
-        out1[i] = r_0*(t10*t9*(-mu_0_0 + t5) + t11 - t7*t9)
-        out2[i] = r_1*(t10*t12*(-mu_1_0 + t5) + t11 - t12*t7)
-        out3[i] = r_2*(t10*t13*(-mu_2_0 + t5) + t11 - t13*t7)
+        out[0, i] = t7
+        out[1, i] = r_0*(t10*t9*(-mu_0_0 + t5) + t11 - t7*t9)
+        out[2, i] = r_1*(t10*t12*(-mu_1_0 + t5) + t11 - t12*t7)
+        out[3, i] = r_2*(t10*t13*(-mu_2_0 + t5) + t11 - t13*t7)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -106,14 +94,10 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     mu_2_0 = means[2, 0]
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = rho_0*abs(nu_0_0)
         t1 = rho_1*abs(nu_1_0)
         t2 = abs(mu_0_0)
@@ -131,7 +115,7 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t14 = 2*t0 + 2*t1 + 2*t3 + 2*t5 + 2*t7
         t15 = t11 + t4
         t16 = t11 + t6
-        out0[i] = t10
-        out1[i] = r_0*(t10*t12 + t12*t13*(t2 + t8) + t14)
-        out2[i] = r_1*(t10*t15 + t13*t15*(t4 + t8) + t14)
-        out3[i] = r_2*(t10*t16 + t13*t16*(t6 + t8) + t14)
+        out[0, i] = t10
+        out[1, i] = r_0*(t10*t12 + t12*t13*(t2 + t8) + t14)
+        out[2, i] = r_1*(t10*t15 + t13*t15*(t4 + t8) + t14)
+        out[3, i] = r_2*(t10*t16 + t13*t16*(t6 + t8) + t14)

@@ -21,21 +21,17 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
     nu_2_0 = teacher_means[2, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = mu_0_0*r_0 + mu_1_0*r_1 + mu_2_0*r_2
         t1 = -nu_0_0*rho_0 - nu_1_0*rho_1 - nu_2_0*rho_2 + t0
         t2 = -x0
-        out0[i] = t1*t1
-        out1[i] = 2*r_0*(t1*(-mu_0_0 + t0)*(mu_0_0 + t2) + t1)
-        out2[i] = 2*r_1*(t1*(-mu_1_0 + t0)*(mu_1_0 + t2) + t1)
-        out3[i] = 2*r_2*(t1*(-mu_2_0 + t0)*(mu_2_0 + t2) + t1)
+        out[0, i] = t1*t1
+        out[1, i] = 2*r_0*(t1*(-mu_0_0 + t0)*(mu_0_0 + t2) + t1)
+        out[2, i] = 2*r_1*(t1*(-mu_1_0 + t0)*(mu_1_0 + t2) + t1)
+        out[3, i] = 2*r_2*(t1*(-mu_2_0 + t0)*(mu_2_0 + t2) + t1)
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -46,24 +42,20 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
     nu_2_0 = teacher_means[2, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = abs(mu_0_0)
         t1 = abs(mu_1_0)
         t2 = abs(mu_2_0)
         t3 = r_0*t0 + r_1*t1 + r_2*t2
         t4 = rho_0*abs(nu_0_0) + rho_1*abs(nu_1_0) + rho_2*abs(nu_2_0) + t3
         t5 = abs(x0)
-        out0[i] = t4*t4
-        out1[i] = 2*r_0*(t4*(t0 + t3)*(t0 + t5) + t4)
-        out2[i] = 2*r_1*(t4*(t1 + t3)*(t1 + t5) + t4)
-        out3[i] = 2*r_2*(t4*(t2 + t3)*(t2 + t5) + t4)
+        out[0, i] = t4*t4
+        out[1, i] = 2*r_0*(t4*(t0 + t3)*(t0 + t5) + t4)
+        out[2, i] = 2*r_1*(t4*(t1 + t3)*(t1 + t5) + t4)
+        out[3, i] = 2*r_2*(t4*(t2 + t3)*(t2 + t5) + t4)
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -74,14 +66,10 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
     nu_2_0 = teacher_means[2, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = nu_0_0*rho_0
         t1 = nu_1_0*rho_1
         t2 = nu_2_0*rho_2
@@ -97,10 +85,10 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t12 = -2*t0 - 2*t1 - 2*t2 + 2*t3 + 2*t4 + 2*t5
         t13 = mu_1_0 + t9
         t14 = mu_2_0 + t9
-        out0[i] = t8
-        out1[i] = r_0*(t10*t11*(-mu_0_0 + t6) - t10*t8 + t12)
-        out2[i] = r_1*(t11*t13*(-mu_1_0 + t6) + t12 - t13*t8)
-        out3[i] = r_2*(t11*t14*(-mu_2_0 + t6) + t12 - t14*t8)
+        out[0, i] = t8
+        out[1, i] = r_0*(t10*t11*(-mu_0_0 + t6) - t10*t8 + t12)
+        out[2, i] = r_1*(t11*t13*(-mu_1_0 + t6) + t12 - t13*t8)
+        out[3, i] = r_2*(t11*t14*(-mu_2_0 + t6) + t12 - t14*t8)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -111,14 +99,10 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
     nu_2_0 = teacher_means[2, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = rho_0*abs(nu_0_0)
         t1 = rho_1*abs(nu_1_0)
         t2 = rho_2*abs(nu_2_0)
@@ -137,7 +121,7 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t15 = 2*t0 + 2*t1 + 2*t2 + 2*t4 + 2*t6 + 2*t8
         t16 = t12 + t5
         t17 = t12 + t7
-        out0[i] = t11
-        out1[i] = r_0*(t11*t13 + t13*t14*(t3 + t9) + t15)
-        out2[i] = r_1*(t11*t16 + t14*t16*(t5 + t9) + t15)
-        out3[i] = r_2*(t11*t17 + t14*t17*(t7 + t9) + t15)
+        out[0, i] = t11
+        out[1, i] = r_0*(t11*t13 + t13*t14*(t3 + t9) + t15)
+        out[2, i] = r_1*(t11*t16 + t14*t16*(t5 + t9) + t15)
+        out[3, i] = r_2*(t11*t17 + t14*t17*(t7 + t9) + t15)

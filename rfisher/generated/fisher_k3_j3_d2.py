@@ -21,14 +21,10 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
     nu_2_0, nu_2_1 = teacher_means[2, 0], teacher_means[2, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2, out3, out4, out5, out6 = out[0], out[1], out[2], out[3], out[4], out[5], out[6]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = mu_0_0*r_0 + mu_1_0*r_1 + mu_2_0*r_2
         t1 = -nu_0_0*rho_0 - nu_1_0*rho_1 - nu_2_0*rho_2 + t0
         t2 = mu_0_1*r_0 + mu_1_1*r_1 + mu_2_1*r_2
@@ -41,13 +37,13 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
         t9 = 2*r_1
         t10 = t1*(-mu_2_0 + t0) + t3*(-mu_2_1 + t2)
         t11 = 2*r_2
-        out0[i] = t1*t1 + t3*t3
-        out1[i] = -t6*(-t1 - t5*(mu_0_0 + t4))
-        out2[i] = -t6*(-t3 - t5*(mu_0_1 + t7))
-        out3[i] = -t9*(-t1 - t8*(mu_1_0 + t4))
-        out4[i] = -t9*(-t3 - t8*(mu_1_1 + t7))
-        out5[i] = -t11*(-t1 - t10*(mu_2_0 + t4))
-        out6[i] = -t11*(-t10*(mu_2_1 + t7) - t3)
+        out[0, i] = t1*t1 + t3*t3
+        out[1, i] = -t6*(-t1 - t5*(mu_0_0 + t4))
+        out[2, i] = -t6*(-t3 - t5*(mu_0_1 + t7))
+        out[3, i] = -t9*(-t1 - t8*(mu_1_0 + t4))
+        out[4, i] = -t9*(-t3 - t8*(mu_1_1 + t7))
+        out[5, i] = -t11*(-t1 - t10*(mu_2_0 + t4))
+        out[6, i] = -t11*(-t10*(mu_2_1 + t7) - t3)
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -58,14 +54,10 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
     nu_2_0, nu_2_1 = teacher_means[2, 0], teacher_means[2, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2, out3, out4, out5, out6 = out[0], out[1], out[2], out[3], out[4], out[5], out[6]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = abs(mu_0_0)
         t1 = abs(mu_1_0)
         t2 = abs(mu_2_0)
@@ -84,13 +76,13 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
         t15 = 2*r_1
         t16 = t4*(t2 + t3) + t9*(t7 + t8)
         t17 = 2*r_2
-        out0[i] = t4*t4 + t9*t9
-        out1[i] = t12*(t11*(t0 + t10) + t4)
-        out2[i] = t12*(t11*(t13 + t5) + t9)
-        out3[i] = t15*(t14*(t1 + t10) + t4)
-        out4[i] = t15*(t14*(t13 + t6) + t9)
-        out5[i] = t17*(t16*(t10 + t2) + t4)
-        out6[i] = t17*(t16*(t13 + t7) + t9)
+        out[0, i] = t4*t4 + t9*t9
+        out[1, i] = t12*(t11*(t0 + t10) + t4)
+        out[2, i] = t12*(t11*(t13 + t5) + t9)
+        out[3, i] = t15*(t14*(t1 + t10) + t4)
+        out[4, i] = t15*(t14*(t13 + t6) + t9)
+        out[5, i] = t17*(t16*(t10 + t2) + t4)
+        out[6, i] = t17*(t16*(t13 + t7) + t9)
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -101,14 +93,10 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
     nu_2_0, nu_2_1 = teacher_means[2, 0], teacher_means[2, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2, out3, out4, out5, out6 = out[0], out[1], out[2], out[3], out[4], out[5], out[6]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = nu_0_0*rho_0
         t1 = nu_1_0*rho_1
         t2 = nu_2_0*rho_2
@@ -139,13 +127,13 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t27 = mu_2_0 + t17
         t28 = 2*t15*(-mu_2_1 + t14) + 2*t7*(-mu_2_0 + t6)
         t29 = mu_2_1 + t21
-        out0[i] = t16
-        out1[i] = r_0*(-t16*t18 + t18*t19 + t20)
-        out2[i] = r_0*(-t16*t22 + t19*t22 + t23)
-        out3[i] = r_1*(-t16*t24 + t20 + t24*t25)
-        out4[i] = r_1*(-t16*t26 + t23 + t25*t26)
-        out5[i] = r_2*(-t16*t27 + t20 + t27*t28)
-        out6[i] = r_2*(-t16*t29 + t23 + t28*t29)
+        out[0, i] = t16
+        out[1, i] = r_0*(-t16*t18 + t18*t19 + t20)
+        out[2, i] = r_0*(-t16*t22 + t19*t22 + t23)
+        out[3, i] = r_1*(-t16*t24 + t20 + t24*t25)
+        out[4, i] = r_1*(-t16*t26 + t23 + t25*t26)
+        out[5, i] = r_2*(-t16*t27 + t20 + t27*t28)
+        out[6, i] = r_2*(-t16*t29 + t23 + t28*t29)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -156,14 +144,10 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
     nu_2_0, nu_2_1 = teacher_means[2, 0], teacher_means[2, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_ = r[0], r[1], r[2]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2, out3, out4, out5, out6 = out[0], out[1], out[2], out[3], out[4], out[5], out[6]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2 = r_0_[i], r_1_[i], r_2_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2 = r[0, i], r[1, i], r[2, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = rho_0*abs(nu_0_0)
         t1 = rho_1*abs(nu_1_0)
         t2 = rho_2*abs(nu_2_0)
@@ -200,10 +184,10 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t33 = t23 + t7
         t34 = 2*t10*(t7 + t9) + 2*t21*(t18 + t20)
         t35 = t18 + t27
-        out0[i] = t22
-        out1[i] = r_0*(t22*t24 + t24*t25 + t26)
-        out2[i] = r_0*(t22*t28 + t25*t28 + t29)
-        out3[i] = r_1*(t22*t30 + t26 + t30*t31)
-        out4[i] = r_1*(t22*t32 + t29 + t31*t32)
-        out5[i] = r_2*(t22*t33 + t26 + t33*t34)
-        out6[i] = r_2*(t22*t35 + t29 + t34*t35)
+        out[0, i] = t22
+        out[1, i] = r_0*(t22*t24 + t24*t25 + t26)
+        out[2, i] = r_0*(t22*t28 + t25*t28 + t29)
+        out[3, i] = r_1*(t22*t30 + t26 + t30*t31)
+        out[4, i] = r_1*(t22*t32 + t29 + t31*t32)
+        out[5, i] = r_2*(t22*t33 + t26 + t33*t34)
+        out[6, i] = r_2*(t22*t35 + t29 + t34*t35)

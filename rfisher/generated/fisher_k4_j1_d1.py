@@ -20,20 +20,17 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     mu_2_0 = means[2, 0]
     mu_3_0 = means[3, 0]
     nu_0_0 = teacher_means[0, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
         t0 = mu_0_0*r_0 + mu_1_0*r_1 + mu_2_0*r_2 + mu_3_0*r_3
         t1 = -nu_0_0 + t0
         t2 = -x0
-        out0[i] = t1*t1
-        out1[i] = 2*r_0*(t1*(-mu_0_0 + t0)*(mu_0_0 + t2) + t1)
-        out2[i] = 2*r_1*(t1*(-mu_1_0 + t0)*(mu_1_0 + t2) + t1)
-        out3[i] = 2*r_2*(t1*(-mu_2_0 + t0)*(mu_2_0 + t2) + t1)
-        out4[i] = 2*r_3*(t1*(-mu_3_0 + t0)*(mu_3_0 + t2) + t1)
+        out[0, i] = t1*t1
+        out[1, i] = 2*r_0*(t1*(-mu_0_0 + t0)*(mu_0_0 + t2) + t1)
+        out[2, i] = 2*r_1*(t1*(-mu_1_0 + t0)*(mu_1_0 + t2) + t1)
+        out[3, i] = 2*r_2*(t1*(-mu_2_0 + t0)*(mu_2_0 + t2) + t1)
+        out[4, i] = 2*r_3*(t1*(-mu_3_0 + t0)*(mu_3_0 + t2) + t1)
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -43,12 +40,9 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     mu_2_0 = means[2, 0]
     mu_3_0 = means[3, 0]
     nu_0_0 = teacher_means[0, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
         t0 = abs(mu_0_0)
         t1 = abs(mu_1_0)
         t2 = abs(mu_2_0)
@@ -56,11 +50,11 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
         t4 = r_0*t0 + r_1*t1 + r_2*t2 + r_3*t3
         t5 = t4 + abs(nu_0_0)
         t6 = abs(x0)
-        out0[i] = t5*t5
-        out1[i] = 2*r_0*(t5*(t0 + t4)*(t0 + t6) + t5)
-        out2[i] = 2*r_1*(t5*(t1 + t4)*(t1 + t6) + t5)
-        out3[i] = 2*r_2*(t5*(t2 + t4)*(t2 + t6) + t5)
-        out4[i] = 2*r_3*(t5*(t3 + t4)*(t3 + t6) + t5)
+        out[0, i] = t5*t5
+        out[1, i] = 2*r_0*(t5*(t0 + t4)*(t0 + t6) + t5)
+        out[2, i] = 2*r_1*(t5*(t1 + t4)*(t1 + t6) + t5)
+        out[3, i] = 2*r_2*(t5*(t2 + t4)*(t2 + t6) + t5)
+        out[4, i] = 2*r_3*(t5*(t3 + t4)*(t3 + t6) + t5)
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -70,12 +64,9 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     mu_2_0 = means[2, 0]
     mu_3_0 = means[3, 0]
     nu_0_0 = teacher_means[0, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
         t0 = mu_0_0*r_0
         t1 = mu_1_0*r_1
         t2 = mu_2_0*r_2
@@ -90,11 +81,11 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t11 = mu_1_0 + t7
         t12 = mu_2_0 + t7
         t13 = mu_3_0 + t7
-        out0[i] = t6
-        out1[i] = r_0*(t10 - t6*t8 + t8*t9*(-mu_0_0 + t4))
-        out2[i] = r_1*(t10 - t11*t6 + t11*t9*(-mu_1_0 + t4))
-        out3[i] = r_2*(t10 - t12*t6 + t12*t9*(-mu_2_0 + t4))
-        out4[i] = r_3*(t10 - t13*t6 + t13*t9*(-mu_3_0 + t4))
+        out[0, i] = t6
+        out[1, i] = r_0*(t10 - t6*t8 + t8*t9*(-mu_0_0 + t4))
+        out[2, i] = r_1*(t10 - t11*t6 + t11*t9*(-mu_1_0 + t4))
+        out[3, i] = r_2*(t10 - t12*t6 + t12*t9*(-mu_2_0 + t4))
+        out[4, i] = r_3*(t10 - t13*t6 + t13*t9*(-mu_3_0 + t4))
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -104,12 +95,9 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     mu_2_0 = means[2, 0]
     mu_3_0 = means[3, 0]
     nu_0_0 = teacher_means[0, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
         t0 = abs(nu_0_0)
         t1 = abs(mu_0_0)
         t2 = r_0*t1
@@ -129,8 +117,8 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t16 = t12 + t3
         t17 = t12 + t5
         t18 = t12 + t7
-        out0[i] = t11
-        out1[i] = r_0*(t11*t13 + t13*t14*(t1 + t9) + t15)
-        out2[i] = r_1*(t11*t16 + t14*t16*(t3 + t9) + t15)
-        out3[i] = r_2*(t11*t17 + t14*t17*(t5 + t9) + t15)
-        out4[i] = r_3*(t11*t18 + t14*t18*(t7 + t9) + t15)
+        out[0, i] = t11
+        out[1, i] = r_0*(t11*t13 + t13*t14*(t1 + t9) + t15)
+        out[2, i] = r_1*(t11*t16 + t14*t16*(t3 + t9) + t15)
+        out[3, i] = r_2*(t11*t17 + t14*t17*(t5 + t9) + t15)
+        out[4, i] = r_3*(t11*t18 + t14*t18*(t7 + t9) + t15)

@@ -20,12 +20,9 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     mu_2_0, mu_2_1 = means[2, 0], means[2, 1]
     mu_3_0, mu_3_1 = means[3, 0], means[3, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
         t0 = mu_0_0*r_0 + mu_1_0*r_1 + mu_2_0*r_2 + mu_3_0*r_3
         t1 = -nu_0_0 + t0
         t2 = mu_0_1*r_0 + mu_1_1*r_1 + mu_2_1*r_2 + mu_3_1*r_3
@@ -40,15 +37,15 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
         t11 = 2*r_2
         t12 = t1*(-mu_3_0 + t0) + t3*(-mu_3_1 + t2)
         t13 = 2*r_3
-        out0[i] = t1*t1 + t3*t3
-        out1[i] = t6*(t1 + t5*(mu_0_0 + t4))
-        out2[i] = t6*(t3 + t5*(mu_0_1 + t7))
-        out3[i] = t9*(t1 + t8*(mu_1_0 + t4))
-        out4[i] = t9*(t3 + t8*(mu_1_1 + t7))
-        out5[i] = t11*(t1 + t10*(mu_2_0 + t4))
-        out6[i] = t11*(t10*(mu_2_1 + t7) + t3)
-        out7[i] = t13*(t1 + t12*(mu_3_0 + t4))
-        out8[i] = t13*(t12*(mu_3_1 + t7) + t3)
+        out[0, i] = t1*t1 + t3*t3
+        out[1, i] = t6*(t1 + t5*(mu_0_0 + t4))
+        out[2, i] = t6*(t3 + t5*(mu_0_1 + t7))
+        out[3, i] = t9*(t1 + t8*(mu_1_0 + t4))
+        out[4, i] = t9*(t3 + t8*(mu_1_1 + t7))
+        out[5, i] = t11*(t1 + t10*(mu_2_0 + t4))
+        out[6, i] = t11*(t10*(mu_2_1 + t7) + t3)
+        out[7, i] = t13*(t1 + t12*(mu_3_0 + t4))
+        out[8, i] = t13*(t12*(mu_3_1 + t7) + t3)
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -58,12 +55,9 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     mu_2_0, mu_2_1 = means[2, 0], means[2, 1]
     mu_3_0, mu_3_1 = means[3, 0], means[3, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
         t0 = abs(mu_0_0)
         t1 = abs(mu_1_0)
         t2 = abs(mu_2_0)
@@ -86,15 +80,15 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
         t19 = 2*r_2
         t20 = t11*(t10 + t9) + t5*(t3 + t4)
         t21 = 2*r_3
-        out0[i] = t11*t11 + t5*t5
-        out1[i] = t14*(t13*(t0 + t12) + t5)
-        out2[i] = t14*(t11 + t13*(t15 + t6))
-        out3[i] = t17*(t16*(t1 + t12) + t5)
-        out4[i] = t17*(t11 + t16*(t15 + t7))
-        out5[i] = t19*(t18*(t12 + t2) + t5)
-        out6[i] = t19*(t11 + t18*(t15 + t8))
-        out7[i] = t21*(t20*(t12 + t3) + t5)
-        out8[i] = t21*(t11 + t20*(t15 + t9))
+        out[0, i] = t11*t11 + t5*t5
+        out[1, i] = t14*(t13*(t0 + t12) + t5)
+        out[2, i] = t14*(t11 + t13*(t15 + t6))
+        out[3, i] = t17*(t16*(t1 + t12) + t5)
+        out[4, i] = t17*(t11 + t16*(t15 + t7))
+        out[5, i] = t19*(t18*(t12 + t2) + t5)
+        out[6, i] = t19*(t11 + t18*(t15 + t8))
+        out[7, i] = t21*(t20*(t12 + t3) + t5)
+        out[8, i] = t21*(t11 + t20*(t15 + t9))
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -104,12 +98,9 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     mu_2_0, mu_2_1 = means[2, 0], means[2, 1]
     mu_3_0, mu_3_1 = means[3, 0], means[3, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
         t0 = mu_0_0*r_0
         t1 = mu_1_0*r_1
         t2 = mu_2_0*r_2
@@ -139,15 +130,15 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t26 = mu_3_0 + t13
         t27 = 2*t11*(-mu_3_1 + t10) + 2*t5*(-mu_3_0 + t4)
         t28 = mu_3_1 + t17
-        out0[i] = t12
-        out1[i] = r_0*(-t12*t14 + t14*t15 + t16)
-        out2[i] = r_0*(-t12*t18 + t15*t18 + t19)
-        out3[i] = r_1*(-t12*t20 + t16 + t20*t21)
-        out4[i] = r_1*(-t12*t22 + t19 + t21*t22)
-        out5[i] = r_2*(-t12*t23 + t16 + t23*t24)
-        out6[i] = r_2*(-t12*t25 + t19 + t24*t25)
-        out7[i] = r_3*(-t12*t26 + t16 + t26*t27)
-        out8[i] = r_3*(-t12*t28 + t19 + t27*t28)
+        out[0, i] = t12
+        out[1, i] = r_0*(-t12*t14 + t14*t15 + t16)
+        out[2, i] = r_0*(-t12*t18 + t15*t18 + t19)
+        out[3, i] = r_1*(-t12*t20 + t16 + t20*t21)
+        out[4, i] = r_1*(-t12*t22 + t19 + t21*t22)
+        out[5, i] = r_2*(-t12*t23 + t16 + t23*t24)
+        out[6, i] = r_2*(-t12*t25 + t19 + t24*t25)
+        out[7, i] = r_3*(-t12*t26 + t16 + t26*t27)
+        out[8, i] = r_3*(-t12*t28 + t19 + t27*t28)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -157,12 +148,9 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     mu_2_0, mu_2_1 = means[2, 0], means[2, 1]
     mu_3_0, mu_3_1 = means[3, 0], means[3, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
         t0 = abs(nu_0_0)
         t1 = abs(mu_0_0)
         t2 = r_0*t1
@@ -202,12 +190,12 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t36 = t23 + t7
         t37 = 2*t10*(t7 + t9) + 2*t21*(t18 + t20)
         t38 = t18 + t27
-        out0[i] = t22
-        out1[i] = r_0*(t22*t24 + t24*t25 + t26)
-        out2[i] = r_0*(t22*t28 + t25*t28 + t29)
-        out3[i] = r_1*(t22*t30 + t26 + t30*t31)
-        out4[i] = r_1*(t22*t32 + t29 + t31*t32)
-        out5[i] = r_2*(t22*t33 + t26 + t33*t34)
-        out6[i] = r_2*(t22*t35 + t29 + t34*t35)
-        out7[i] = r_3*(t22*t36 + t26 + t36*t37)
-        out8[i] = r_3*(t22*t38 + t29 + t37*t38)
+        out[0, i] = t22
+        out[1, i] = r_0*(t22*t24 + t24*t25 + t26)
+        out[2, i] = r_0*(t22*t28 + t25*t28 + t29)
+        out[3, i] = r_1*(t22*t30 + t26 + t30*t31)
+        out[4, i] = r_1*(t22*t32 + t29 + t31*t32)
+        out[5, i] = r_2*(t22*t33 + t26 + t33*t34)
+        out[6, i] = r_2*(t22*t35 + t29 + t34*t35)
+        out[7, i] = r_3*(t22*t36 + t26 + t36*t37)
+        out[8, i] = r_3*(t22*t38 + t29 + t37*t38)

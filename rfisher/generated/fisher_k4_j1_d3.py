@@ -20,12 +20,9 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     mu_2_0, mu_2_1, mu_2_2 = means[2, 0], means[2, 1], means[2, 2]
     mu_3_0, mu_3_1, mu_3_2 = means[3, 0], means[3, 1], means[3, 2]
     nu_0_0, nu_0_1, nu_0_2 = teacher_means[0, 0], teacher_means[0, 1], teacher_means[0, 2]
-    x0_, x1_, x2_ = x[0], x[1], x[2]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8], out[9], out[10], out[11], out[12]
     for i in range(n):
-        x0, x1, x2 = x0_[i], x1_[i], x2_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
+        x0, x1, x2 = x[0, i], x[1, i], x[2, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
         t0 = mu_0_0*r_0 + mu_1_0*r_1 + mu_2_0*r_2 + mu_3_0*r_3
         t1 = -nu_0_0 + t0
         t2 = mu_0_1*r_0 + mu_1_1*r_1 + mu_2_1*r_2 + mu_3_1*r_3
@@ -43,19 +40,19 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
         t14 = 2*r_2
         t15 = t1*(-mu_3_0 + t0) + t3*(-mu_3_1 + t2) + t5*(-mu_3_2 + t4)
         t16 = 2*r_3
-        out0[i] = t1*t1 + t3*t3 + t5*t5
-        out1[i] = t8*(t1 + t7*(mu_0_0 + t6))
-        out2[i] = t8*(t3 + t7*(mu_0_1 + t9))
-        out3[i] = t8*(t5 + t7*(mu_0_2 + t10))
-        out4[i] = t12*(t1 + t11*(mu_1_0 + t6))
-        out5[i] = t12*(t11*(mu_1_1 + t9) + t3)
-        out6[i] = t12*(t11*(mu_1_2 + t10) + t5)
-        out7[i] = t14*(t1 + t13*(mu_2_0 + t6))
-        out8[i] = t14*(t13*(mu_2_1 + t9) + t3)
-        out9[i] = t14*(t13*(mu_2_2 + t10) + t5)
-        out10[i] = t16*(t1 + t15*(mu_3_0 + t6))
-        out11[i] = t16*(t15*(mu_3_1 + t9) + t3)
-        out12[i] = t16*(t15*(mu_3_2 + t10) + t5)
+        out[0, i] = t1*t1 + t3*t3 + t5*t5
+        out[1, i] = t8*(t1 + t7*(mu_0_0 + t6))
+        out[2, i] = t8*(t3 + t7*(mu_0_1 + t9))
+        out[3, i] = t8*(t5 + t7*(mu_0_2 + t10))
+        out[4, i] = t12*(t1 + t11*(mu_1_0 + t6))
+        out[5, i] = t12*(t11*(mu_1_1 + t9) + t3)
+        out[6, i] = t12*(t11*(mu_1_2 + t10) + t5)
+        out[7, i] = t14*(t1 + t13*(mu_2_0 + t6))
+        out[8, i] = t14*(t13*(mu_2_1 + t9) + t3)
+        out[9, i] = t14*(t13*(mu_2_2 + t10) + t5)
+        out[10, i] = t16*(t1 + t15*(mu_3_0 + t6))
+        out[11, i] = t16*(t15*(mu_3_1 + t9) + t3)
+        out[12, i] = t16*(t15*(mu_3_2 + t10) + t5)
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -65,12 +62,9 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     mu_2_0, mu_2_1, mu_2_2 = means[2, 0], means[2, 1], means[2, 2]
     mu_3_0, mu_3_1, mu_3_2 = means[3, 0], means[3, 1], means[3, 2]
     nu_0_0, nu_0_1, nu_0_2 = teacher_means[0, 0], teacher_means[0, 1], teacher_means[0, 2]
-    x0_, x1_, x2_ = x[0], x[1], x[2]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8], out[9], out[10], out[11], out[12]
     for i in range(n):
-        x0, x1, x2 = x0_[i], x1_[i], x2_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
+        x0, x1, x2 = x[0, i], x[1, i], x[2, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
         t0 = abs(mu_0_0)
         t1 = abs(mu_1_0)
         t2 = abs(mu_2_0)
@@ -100,19 +94,19 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
         t26 = 2*r_2
         t27 = t11*(t10 + t9) + t17*(t15 + t16) + t5*(t3 + t4)
         t28 = 2*r_3
-        out0[i] = t11*t11 + t17*t17 + t5*t5
-        out1[i] = t20*(t19*(t0 + t18) + t5)
-        out2[i] = t20*(t11 + t19*(t21 + t6))
-        out3[i] = t20*(t17 + t19*(t12 + t22))
-        out4[i] = t24*(t23*(t1 + t18) + t5)
-        out5[i] = t24*(t11 + t23*(t21 + t7))
-        out6[i] = t24*(t17 + t23*(t13 + t22))
-        out7[i] = t26*(t25*(t18 + t2) + t5)
-        out8[i] = t26*(t11 + t25*(t21 + t8))
-        out9[i] = t26*(t17 + t25*(t14 + t22))
-        out10[i] = t28*(t27*(t18 + t3) + t5)
-        out11[i] = t28*(t11 + t27*(t21 + t9))
-        out12[i] = t28*(t17 + t27*(t15 + t22))
+        out[0, i] = t11*t11 + t17*t17 + t5*t5
+        out[1, i] = t20*(t19*(t0 + t18) + t5)
+        out[2, i] = t20*(t11 + t19*(t21 + t6))
+        out[3, i] = t20*(t17 + t19*(t12 + t22))
+        out[4, i] = t24*(t23*(t1 + t18) + t5)
+        out[5, i] = t24*(t11 + t23*(t21 + t7))
+        out[6, i] = t24*(t17 + t23*(t13 + t22))
+        out[7, i] = t26*(t25*(t18 + t2) + t5)
+        out[8, i] = t26*(t11 + t25*(t21 + t8))
+        out[9, i] = t26*(t17 + t25*(t14 + t22))
+        out[10, i] = t28*(t27*(t18 + t3) + t5)
+        out[11, i] = t28*(t11 + t27*(t21 + t9))
+        out[12, i] = t28*(t17 + t27*(t15 + t22))
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -122,12 +116,9 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     mu_2_0, mu_2_1, mu_2_2 = means[2, 0], means[2, 1], means[2, 2]
     mu_3_0, mu_3_1, mu_3_2 = means[3, 0], means[3, 1], means[3, 2]
     nu_0_0, nu_0_1, nu_0_2 = teacher_means[0, 0], teacher_means[0, 1], teacher_means[0, 2]
-    x0_, x1_, x2_ = x[0], x[1], x[2]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8], out[9], out[10], out[11], out[12]
     for i in range(n):
-        x0, x1, x2 = x0_[i], x1_[i], x2_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
+        x0, x1, x2 = x[0, i], x[1, i], x[2, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
         t0 = mu_0_0*r_0
         t1 = mu_1_0*r_1
         t2 = mu_2_0*r_2
@@ -169,19 +160,19 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t38 = 2*t11*(-mu_3_1 + t10) + 2*t17*(-mu_3_2 + t16) + 2*t5*(-mu_3_0 + t4)
         t39 = mu_3_1 + t23
         t40 = mu_3_2 + t26
-        out0[i] = t18
-        out1[i] = r_0*(-t18*t20 + t20*t21 + t22)
-        out2[i] = r_0*(-t18*t24 + t21*t24 + t25)
-        out3[i] = r_0*(-t18*t27 + t21*t27 + t28)
-        out4[i] = r_1*(-t18*t29 + t22 + t29*t30)
-        out5[i] = r_1*(-t18*t31 + t25 + t30*t31)
-        out6[i] = r_1*(-t18*t32 + t28 + t30*t32)
-        out7[i] = r_2*(-t18*t33 + t22 + t33*t34)
-        out8[i] = r_2*(-t18*t35 + t25 + t34*t35)
-        out9[i] = r_2*(-t18*t36 + t28 + t34*t36)
-        out10[i] = r_3*(-t18*t37 + t22 + t37*t38)
-        out11[i] = r_3*(-t18*t39 + t25 + t38*t39)
-        out12[i] = r_3*(-t18*t40 + t28 + t38*t40)
+        out[0, i] = t18
+        out[1, i] = r_0*(-t18*t20 + t20*t21 + t22)
+        out[2, i] = r_0*(-t18*t24 + t21*t24 + t25)
+        out[3, i] = r_0*(-t18*t27 + t21*t27 + t28)
+        out[4, i] = r_1*(-t18*t29 + t22 + t29*t30)
+        out[5, i] = r_1*(-t18*t31 + t25 + t30*t31)
+        out[6, i] = r_1*(-t18*t32 + t28 + t30*t32)
+        out[7, i] = r_2*(-t18*t33 + t22 + t33*t34)
+        out[8, i] = r_2*(-t18*t35 + t25 + t34*t35)
+        out[9, i] = r_2*(-t18*t36 + t28 + t34*t36)
+        out[10, i] = r_3*(-t18*t37 + t22 + t37*t38)
+        out[11, i] = r_3*(-t18*t39 + t25 + t38*t39)
+        out[12, i] = r_3*(-t18*t40 + t28 + t38*t40)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -191,12 +182,9 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     mu_2_0, mu_2_1, mu_2_2 = means[2, 0], means[2, 1], means[2, 2]
     mu_3_0, mu_3_1, mu_3_2 = means[3, 0], means[3, 1], means[3, 2]
     nu_0_0, nu_0_1, nu_0_2 = teacher_means[0, 0], teacher_means[0, 1], teacher_means[0, 2]
-    x0_, x1_, x2_ = x[0], x[1], x[2]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8], out[9], out[10], out[11], out[12]
     for i in range(n):
-        x0, x1, x2 = x0_[i], x1_[i], x2_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
+        x0, x1, x2 = x[0, i], x[1, i], x[2, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
         t0 = abs(nu_0_0)
         t1 = abs(mu_0_0)
         t2 = r_0*t1
@@ -253,16 +241,16 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t53 = 2*t10*(t7 + t9) + 2*t21*(t18 + t20) + 2*t32*(t29 + t31)
         t54 = t18 + t38
         t55 = t29 + t41
-        out0[i] = t33
-        out1[i] = r_0*(t33*t35 + t35*t36 + t37)
-        out2[i] = r_0*(t33*t39 + t36*t39 + t40)
-        out3[i] = r_0*(t33*t42 + t36*t42 + t43)
-        out4[i] = r_1*(t33*t44 + t37 + t44*t45)
-        out5[i] = r_1*(t33*t46 + t40 + t45*t46)
-        out6[i] = r_1*(t33*t47 + t43 + t45*t47)
-        out7[i] = r_2*(t33*t48 + t37 + t48*t49)
-        out8[i] = r_2*(t33*t50 + t40 + t49*t50)
-        out9[i] = r_2*(t33*t51 + t43 + t49*t51)
-        out10[i] = r_3*(t33*t52 + t37 + t52*t53)
-        out11[i] = r_3*(t33*t54 + t40 + t53*t54)
-        out12[i] = r_3*(t33*t55 + t43 + t53*t55)
+        out[0, i] = t33
+        out[1, i] = r_0*(t33*t35 + t35*t36 + t37)
+        out[2, i] = r_0*(t33*t39 + t36*t39 + t40)
+        out[3, i] = r_0*(t33*t42 + t36*t42 + t43)
+        out[4, i] = r_1*(t33*t44 + t37 + t44*t45)
+        out[5, i] = r_1*(t33*t46 + t40 + t45*t46)
+        out[6, i] = r_1*(t33*t47 + t43 + t45*t47)
+        out[7, i] = r_2*(t33*t48 + t37 + t48*t49)
+        out[8, i] = r_2*(t33*t50 + t40 + t49*t50)
+        out[9, i] = r_2*(t33*t51 + t43 + t49*t51)
+        out[10, i] = r_3*(t33*t52 + t37 + t52*t53)
+        out[11, i] = r_3*(t33*t54 + t40 + t53*t54)
+        out[12, i] = r_3*(t33*t55 + t43 + t53*t55)

@@ -21,22 +21,18 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     mu_3_0 = means[3, 0]
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = mu_0_0*r_0 + mu_1_0*r_1 + mu_2_0*r_2 + mu_3_0*r_3
         t1 = -nu_0_0*rho_0 - nu_1_0*rho_1 + t0
         t2 = -x0
-        out0[i] = t1*t1
-        out1[i] = 2*r_0*(t1*(-mu_0_0 + t0)*(mu_0_0 + t2) + t1)
-        out2[i] = 2*r_1*(t1*(-mu_1_0 + t0)*(mu_1_0 + t2) + t1)
-        out3[i] = 2*r_2*(t1*(-mu_2_0 + t0)*(mu_2_0 + t2) + t1)
-        out4[i] = 2*r_3*(t1*(-mu_3_0 + t0)*(mu_3_0 + t2) + t1)
+        out[0, i] = t1*t1
+        out[1, i] = 2*r_0*(t1*(-mu_0_0 + t0)*(mu_0_0 + t2) + t1)
+        out[2, i] = 2*r_1*(t1*(-mu_1_0 + t0)*(mu_1_0 + t2) + t1)
+        out[3, i] = 2*r_2*(t1*(-mu_2_0 + t0)*(mu_2_0 + t2) + t1)
+        out[4, i] = 2*r_3*(t1*(-mu_3_0 + t0)*(mu_3_0 + t2) + t1)
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -47,14 +43,10 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     mu_3_0 = means[3, 0]
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = abs(mu_0_0)
         t1 = abs(mu_1_0)
         t2 = abs(mu_2_0)
@@ -62,11 +54,11 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
         t4 = r_0*t0 + r_1*t1 + r_2*t2 + r_3*t3
         t5 = rho_0*abs(nu_0_0) + rho_1*abs(nu_1_0) + t4
         t6 = abs(x0)
-        out0[i] = t5*t5
-        out1[i] = 2*r_0*(t5*(t0 + t4)*(t0 + t6) + t5)
-        out2[i] = 2*r_1*(t5*(t1 + t4)*(t1 + t6) + t5)
-        out3[i] = 2*r_2*(t5*(t2 + t4)*(t2 + t6) + t5)
-        out4[i] = 2*r_3*(t5*(t3 + t4)*(t3 + t6) + t5)
+        out[0, i] = t5*t5
+        out[1, i] = 2*r_0*(t5*(t0 + t4)*(t0 + t6) + t5)
+        out[2, i] = 2*r_1*(t5*(t1 + t4)*(t1 + t6) + t5)
+        out[3, i] = 2*r_2*(t5*(t2 + t4)*(t2 + t6) + t5)
+        out[4, i] = 2*r_3*(t5*(t3 + t4)*(t3 + t6) + t5)
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -77,14 +69,10 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     mu_3_0 = means[3, 0]
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = nu_0_0*rho_0
         t1 = nu_1_0*rho_1
         t2 = mu_0_0*r_0
@@ -101,11 +89,11 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t13 = mu_1_0 + t9
         t14 = mu_2_0 + t9
         t15 = mu_3_0 + t9
-        out0[i] = t8
-        out1[i] = r_0*(t10*t11*(-mu_0_0 + t6) - t10*t8 + t12)
-        out2[i] = r_1*(t11*t13*(-mu_1_0 + t6) + t12 - t13*t8)
-        out3[i] = r_2*(t11*t14*(-mu_2_0 + t6) + t12 - t14*t8)
-        out4[i] = r_3*(t11*t15*(-mu_3_0 + t6) + t12 - t15*t8)
+        out[0, i] = t8
+        out[1, i] = r_0*(t10*t11*(-mu_0_0 + t6) - t10*t8 + t12)
+        out[2, i] = r_1*(t11*t13*(-mu_1_0 + t6) + t12 - t13*t8)
+        out[3, i] = r_2*(t11*t14*(-mu_2_0 + t6) + t12 - t14*t8)
+        out[4, i] = r_3*(t11*t15*(-mu_3_0 + t6) + t12 - t15*t8)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -116,14 +104,10 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     mu_3_0 = means[3, 0]
     nu_0_0 = teacher_means[0, 0]
     nu_1_0 = teacher_means[1, 0]
-    x0_ = x[0]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2, out3, out4 = out[0], out[1], out[2], out[3], out[4]
     for i in range(n):
-        x0 = x0_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0 = x[0, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = rho_0*abs(nu_0_0)
         t1 = rho_1*abs(nu_1_0)
         t2 = abs(mu_0_0)
@@ -144,8 +128,8 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t17 = t13 + t4
         t18 = t13 + t6
         t19 = t13 + t8
-        out0[i] = t12
-        out1[i] = r_0*(t12*t14 + t14*t15*(t10 + t2) + t16)
-        out2[i] = r_1*(t12*t17 + t15*t17*(t10 + t4) + t16)
-        out3[i] = r_2*(t12*t18 + t15*t18*(t10 + t6) + t16)
-        out4[i] = r_3*(t12*t19 + t15*t19*(t10 + t8) + t16)
+        out[0, i] = t12
+        out[1, i] = r_0*(t12*t14 + t14*t15*(t10 + t2) + t16)
+        out[2, i] = r_1*(t12*t17 + t15*t17*(t10 + t4) + t16)
+        out[3, i] = r_2*(t12*t18 + t15*t18*(t10 + t6) + t16)
+        out[4, i] = r_3*(t12*t19 + t15*t19*(t10 + t8) + t16)

@@ -21,14 +21,10 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     mu_3_0, mu_3_1 = means[3, 0], means[3, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = mu_0_0*r_0 + mu_1_0*r_1 + mu_2_0*r_2 + mu_3_0*r_3
         t1 = -nu_0_0*rho_0 - nu_1_0*rho_1 + t0
         t2 = mu_0_1*r_0 + mu_1_1*r_1 + mu_2_1*r_2 + mu_3_1*r_3
@@ -43,15 +39,15 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
         t11 = 2*r_2
         t12 = t1*(-mu_3_0 + t0) + t3*(-mu_3_1 + t2)
         t13 = 2*r_3
-        out0[i] = t1*t1 + t3*t3
-        out1[i] = t6*(t1 + t5*(mu_0_0 + t4))
-        out2[i] = t6*(t3 + t5*(mu_0_1 + t7))
-        out3[i] = t9*(t1 + t8*(mu_1_0 + t4))
-        out4[i] = t9*(t3 + t8*(mu_1_1 + t7))
-        out5[i] = t11*(t1 + t10*(mu_2_0 + t4))
-        out6[i] = t11*(t10*(mu_2_1 + t7) + t3)
-        out7[i] = t13*(t1 + t12*(mu_3_0 + t4))
-        out8[i] = t13*(t12*(mu_3_1 + t7) + t3)
+        out[0, i] = t1*t1 + t3*t3
+        out[1, i] = t6*(t1 + t5*(mu_0_0 + t4))
+        out[2, i] = t6*(t3 + t5*(mu_0_1 + t7))
+        out[3, i] = t9*(t1 + t8*(mu_1_0 + t4))
+        out[4, i] = t9*(t3 + t8*(mu_1_1 + t7))
+        out[5, i] = t11*(t1 + t10*(mu_2_0 + t4))
+        out[6, i] = t11*(t10*(mu_2_1 + t7) + t3)
+        out[7, i] = t13*(t1 + t12*(mu_3_0 + t4))
+        out[8, i] = t13*(t12*(mu_3_1 + t7) + t3)
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -62,14 +58,10 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     mu_3_0, mu_3_1 = means[3, 0], means[3, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = abs(mu_0_0)
         t1 = abs(mu_1_0)
         t2 = abs(mu_2_0)
@@ -92,15 +84,15 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
         t19 = 2*r_2
         t20 = t11*(t10 + t9) + t5*(t3 + t4)
         t21 = 2*r_3
-        out0[i] = t11*t11 + t5*t5
-        out1[i] = t14*(t13*(t0 + t12) + t5)
-        out2[i] = t14*(t11 + t13*(t15 + t6))
-        out3[i] = t17*(t16*(t1 + t12) + t5)
-        out4[i] = t17*(t11 + t16*(t15 + t7))
-        out5[i] = t19*(t18*(t12 + t2) + t5)
-        out6[i] = t19*(t11 + t18*(t15 + t8))
-        out7[i] = t21*(t20*(t12 + t3) + t5)
-        out8[i] = t21*(t11 + t20*(t15 + t9))
+        out[0, i] = t11*t11 + t5*t5
+        out[1, i] = t14*(t13*(t0 + t12) + t5)
+        out[2, i] = t14*(t11 + t13*(t15 + t6))
+        out[3, i] = t17*(t16*(t1 + t12) + t5)
+        out[4, i] = t17*(t11 + t16*(t15 + t7))
+        out[5, i] = t19*(t18*(t12 + t2) + t5)
+        out[6, i] = t19*(t11 + t18*(t15 + t8))
+        out[7, i] = t21*(t20*(t12 + t3) + t5)
+        out[8, i] = t21*(t11 + t20*(t15 + t9))
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -111,14 +103,10 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     mu_3_0, mu_3_1 = means[3, 0], means[3, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = nu_0_0*rho_0
         t1 = nu_1_0*rho_1
         t2 = mu_0_0*r_0
@@ -152,15 +140,15 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t30 = mu_3_0 + t17
         t31 = 2*t15*(-mu_3_1 + t14) + 2*t7*(-mu_3_0 + t6)
         t32 = mu_3_1 + t21
-        out0[i] = t16
-        out1[i] = r_0*(-t16*t18 + t18*t19 + t20)
-        out2[i] = r_0*(-t16*t22 + t19*t22 + t23)
-        out3[i] = r_1*(-t16*t24 + t20 + t24*t25)
-        out4[i] = r_1*(-t16*t26 + t23 + t25*t26)
-        out5[i] = r_2*(-t16*t27 + t20 + t27*t28)
-        out6[i] = r_2*(-t16*t29 + t23 + t28*t29)
-        out7[i] = r_3*(-t16*t30 + t20 + t30*t31)
-        out8[i] = r_3*(-t16*t32 + t23 + t31*t32)
+        out[0, i] = t16
+        out[1, i] = r_0*(-t16*t18 + t18*t19 + t20)
+        out[2, i] = r_0*(-t16*t22 + t19*t22 + t23)
+        out[3, i] = r_1*(-t16*t24 + t20 + t24*t25)
+        out[4, i] = r_1*(-t16*t26 + t23 + t25*t26)
+        out[5, i] = r_2*(-t16*t27 + t20 + t27*t28)
+        out[6, i] = r_2*(-t16*t29 + t23 + t28*t29)
+        out[7, i] = r_3*(-t16*t30 + t20 + t30*t31)
+        out[8, i] = r_3*(-t16*t32 + t23 + t31*t32)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -171,14 +159,10 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     mu_3_0, mu_3_1 = means[3, 0], means[3, 1]
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    rho_0_, rho_1_ = rho[0], rho[1]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
-        rho_0, rho_1 = rho_0_[i], rho_1_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
+        rho_0, rho_1 = rho[0, i], rho[1, i]
         t0 = rho_0*abs(nu_0_0)
         t1 = rho_1*abs(nu_1_0)
         t2 = abs(mu_0_0)
@@ -220,12 +204,12 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t38 = t25 + t8
         t39 = 2*t11*(t10 + t8) + 2*t23*(t20 + t22)
         t40 = t20 + t29
-        out0[i] = t24
-        out1[i] = r_0*(t24*t26 + t26*t27 + t28)
-        out2[i] = r_0*(t24*t30 + t27*t30 + t31)
-        out3[i] = r_1*(t24*t32 + t28 + t32*t33)
-        out4[i] = r_1*(t24*t34 + t31 + t33*t34)
-        out5[i] = r_2*(t24*t35 + t28 + t35*t36)
-        out6[i] = r_2*(t24*t37 + t31 + t36*t37)
-        out7[i] = r_3*(t24*t38 + t28 + t38*t39)
-        out8[i] = r_3*(t24*t40 + t31 + t39*t40)
+        out[0, i] = t24
+        out[1, i] = r_0*(t24*t26 + t26*t27 + t28)
+        out[2, i] = r_0*(t24*t30 + t27*t30 + t31)
+        out[3, i] = r_1*(t24*t32 + t28 + t32*t33)
+        out[4, i] = r_1*(t24*t34 + t31 + t33*t34)
+        out[5, i] = r_2*(t24*t35 + t28 + t35*t36)
+        out[6, i] = r_2*(t24*t37 + t31 + t36*t37)
+        out[7, i] = r_3*(t24*t38 + t28 + t38*t39)
+        out[8, i] = r_3*(t24*t40 + t31 + t39*t40)

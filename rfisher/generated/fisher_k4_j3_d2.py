@@ -22,14 +22,10 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
     nu_2_0, nu_2_1 = teacher_means[2, 0], teacher_means[2, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = mu_0_0*r_0 + mu_1_0*r_1 + mu_2_0*r_2 + mu_3_0*r_3
         t1 = -nu_0_0*rho_0 - nu_1_0*rho_1 - nu_2_0*rho_2 + t0
         t2 = mu_0_1*r_0 + mu_1_1*r_1 + mu_2_1*r_2 + mu_3_1*r_3
@@ -44,15 +40,15 @@ def forward_integrand(n, x, means, teacher_means, r, rho, out):
         t11 = 2*r_2
         t12 = t1*(-mu_3_0 + t0) + t3*(-mu_3_1 + t2)
         t13 = 2*r_3
-        out0[i] = t1*t1 + t3*t3
-        out1[i] = t6*(t1 + t5*(mu_0_0 + t4))
-        out2[i] = t6*(t3 + t5*(mu_0_1 + t7))
-        out3[i] = t9*(t1 + t8*(mu_1_0 + t4))
-        out4[i] = t9*(t3 + t8*(mu_1_1 + t7))
-        out5[i] = t11*(t1 + t10*(mu_2_0 + t4))
-        out6[i] = t11*(t10*(mu_2_1 + t7) + t3)
-        out7[i] = t13*(t1 + t12*(mu_3_0 + t4))
-        out8[i] = t13*(t12*(mu_3_1 + t7) + t3)
+        out[0, i] = t1*t1 + t3*t3
+        out[1, i] = t6*(t1 + t5*(mu_0_0 + t4))
+        out[2, i] = t6*(t3 + t5*(mu_0_1 + t7))
+        out[3, i] = t9*(t1 + t8*(mu_1_0 + t4))
+        out[4, i] = t9*(t3 + t8*(mu_1_1 + t7))
+        out[5, i] = t11*(t1 + t10*(mu_2_0 + t4))
+        out[6, i] = t11*(t10*(mu_2_1 + t7) + t3)
+        out[7, i] = t13*(t1 + t12*(mu_3_0 + t4))
+        out[8, i] = t13*(t12*(mu_3_1 + t7) + t3)
 
 
 def forward_majorant(n, x, means, teacher_means, r, rho, out):
@@ -64,14 +60,10 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
     nu_2_0, nu_2_1 = teacher_means[2, 0], teacher_means[2, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = abs(mu_0_0)
         t1 = abs(mu_1_0)
         t2 = abs(mu_2_0)
@@ -94,15 +86,15 @@ def forward_majorant(n, x, means, teacher_means, r, rho, out):
         t19 = 2*r_2
         t20 = t11*(t10 + t9) + t5*(t3 + t4)
         t21 = 2*r_3
-        out0[i] = t11*t11 + t5*t5
-        out1[i] = t14*(t13*(t0 + t12) + t5)
-        out2[i] = t14*(t11 + t13*(t15 + t6))
-        out3[i] = t17*(t16*(t1 + t12) + t5)
-        out4[i] = t17*(t11 + t16*(t15 + t7))
-        out5[i] = t19*(t18*(t12 + t2) + t5)
-        out6[i] = t19*(t11 + t18*(t15 + t8))
-        out7[i] = t21*(t20*(t12 + t3) + t5)
-        out8[i] = t21*(t11 + t20*(t15 + t9))
+        out[0, i] = t11*t11 + t5*t5
+        out[1, i] = t14*(t13*(t0 + t12) + t5)
+        out[2, i] = t14*(t11 + t13*(t15 + t6))
+        out[3, i] = t17*(t16*(t1 + t12) + t5)
+        out[4, i] = t17*(t11 + t16*(t15 + t7))
+        out[5, i] = t19*(t18*(t12 + t2) + t5)
+        out[6, i] = t19*(t11 + t18*(t15 + t8))
+        out[7, i] = t21*(t20*(t12 + t3) + t5)
+        out[8, i] = t21*(t11 + t20*(t15 + t9))
 
 
 def reverse_integrand(n, x, means, teacher_means, r, rho, out):
@@ -114,14 +106,10 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
     nu_2_0, nu_2_1 = teacher_means[2, 0], teacher_means[2, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = nu_0_0*rho_0
         t1 = nu_1_0*rho_1
         t2 = nu_2_0*rho_2
@@ -157,15 +145,15 @@ def reverse_integrand(n, x, means, teacher_means, r, rho, out):
         t32 = mu_3_0 + t19
         t33 = 2*t17*(-mu_3_1 + t16) + 2*t8*(-mu_3_0 + t7)
         t34 = mu_3_1 + t23
-        out0[i] = t18
-        out1[i] = r_0*(-t18*t20 + t20*t21 + t22)
-        out2[i] = r_0*(-t18*t24 + t21*t24 + t25)
-        out3[i] = r_1*(-t18*t26 + t22 + t26*t27)
-        out4[i] = r_1*(-t18*t28 + t25 + t27*t28)
-        out5[i] = r_2*(-t18*t29 + t22 + t29*t30)
-        out6[i] = r_2*(-t18*t31 + t25 + t30*t31)
-        out7[i] = r_3*(-t18*t32 + t22 + t32*t33)
-        out8[i] = r_3*(-t18*t34 + t25 + t33*t34)
+        out[0, i] = t18
+        out[1, i] = r_0*(-t18*t20 + t20*t21 + t22)
+        out[2, i] = r_0*(-t18*t24 + t21*t24 + t25)
+        out[3, i] = r_1*(-t18*t26 + t22 + t26*t27)
+        out[4, i] = r_1*(-t18*t28 + t25 + t27*t28)
+        out[5, i] = r_2*(-t18*t29 + t22 + t29*t30)
+        out[6, i] = r_2*(-t18*t31 + t25 + t30*t31)
+        out[7, i] = r_3*(-t18*t32 + t22 + t32*t33)
+        out[8, i] = r_3*(-t18*t34 + t25 + t33*t34)
 
 
 def reverse_majorant(n, x, means, teacher_means, r, rho, out):
@@ -177,14 +165,10 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
     nu_0_0, nu_0_1 = teacher_means[0, 0], teacher_means[0, 1]
     nu_1_0, nu_1_1 = teacher_means[1, 0], teacher_means[1, 1]
     nu_2_0, nu_2_1 = teacher_means[2, 0], teacher_means[2, 1]
-    x0_, x1_ = x[0], x[1]
-    r_0_, r_1_, r_2_, r_3_ = r[0], r[1], r[2], r[3]
-    rho_0_, rho_1_, rho_2_ = rho[0], rho[1], rho[2]
-    out0, out1, out2, out3, out4, out5, out6, out7, out8 = out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
-        r_0, r_1, r_2, r_3 = r_0_[i], r_1_[i], r_2_[i], r_3_[i]
-        rho_0, rho_1, rho_2 = rho_0_[i], rho_1_[i], rho_2_[i]
+        x0, x1 = x[0, i], x[1, i]
+        r_0, r_1, r_2, r_3 = r[0, i], r[1, i], r[2, i], r[3, i]
+        rho_0, rho_1, rho_2 = rho[0, i], rho[1, i], rho[2, i]
         t0 = rho_0*abs(nu_0_0)
         t1 = rho_1*abs(nu_1_0)
         t2 = rho_2*abs(nu_2_0)
@@ -228,12 +212,12 @@ def reverse_majorant(n, x, means, teacher_means, r, rho, out):
         t40 = t27 + t9
         t41 = 2*t12*(t11 + t9) + 2*t25*(t22 + t24)
         t42 = t22 + t31
-        out0[i] = t26
-        out1[i] = r_0*(t26*t28 + t28*t29 + t30)
-        out2[i] = r_0*(t26*t32 + t29*t32 + t33)
-        out3[i] = r_1*(t26*t34 + t30 + t34*t35)
-        out4[i] = r_1*(t26*t36 + t33 + t35*t36)
-        out5[i] = r_2*(t26*t37 + t30 + t37*t38)
-        out6[i] = r_2*(t26*t39 + t33 + t38*t39)
-        out7[i] = r_3*(t26*t40 + t30 + t40*t41)
-        out8[i] = r_3*(t26*t42 + t33 + t41*t42)
+        out[0, i] = t26
+        out[1, i] = r_0*(t26*t28 + t28*t29 + t30)
+        out[2, i] = r_0*(t26*t32 + t29*t32 + t33)
+        out[3, i] = r_1*(t26*t34 + t30 + t34*t35)
+        out[4, i] = r_1*(t26*t36 + t33 + t35*t36)
+        out[5, i] = r_2*(t26*t37 + t30 + t37*t38)
+        out[6, i] = r_2*(t26*t39 + t33 + t38*t39)
+        out[7, i] = r_3*(t26*t40 + t30 + t40*t41)
+        out[8, i] = r_3*(t26*t42 + t33 + t41*t42)

@@ -11,11 +11,9 @@ D = 1
 def logits(n, x, centers, weights, out):
     """a_k(x_i) = log w_k − ||x_i − c_k||²/2 at n points x (d, n) -> out (components, n)."""
     log_w_0, mu_0_0 = math.log(weights[0]), centers[0, 0]
-    x0_ = x[0]
-    out0 = out[0]
     for i in range(n):
-        x0 = x0_[i]
-        out0[i] = log_w_0 - 1/2*(mu_0_0 - x0)*(mu_0_0 - x0)
+        x0 = x[0, i]
+        out[0, i] = log_w_0 - 1/2*(mu_0_0 - x0)*(mu_0_0 - x0)
 
 
 def slopes(x, u, centers, out):

@@ -11,11 +11,9 @@ D = 3
 def logits(n, x, centers, weights, out):
     """a_k(x_i) = log w_k − ||x_i − c_k||²/2 at n points x (d, n) -> out (components, n)."""
     log_w_0, mu_0_0, mu_0_1, mu_0_2 = math.log(weights[0]), centers[0, 0], centers[0, 1], centers[0, 2]
-    x0_, x1_, x2_ = x[0], x[1], x[2]
-    out0 = out[0]
     for i in range(n):
-        x0, x1, x2 = x0_[i], x1_[i], x2_[i]
-        out0[i] = log_w_0 - 1/2*(mu_0_0 - x0)*(mu_0_0 - x0) - 1/2*(mu_0_1 - x1)*(mu_0_1 - x1) - 1/2*(mu_0_2 - x2)*(mu_0_2 - x2)
+        x0, x1, x2 = x[0, i], x[1, i], x[2, i]
+        out[0, i] = log_w_0 - 1/2*(mu_0_0 - x0)*(mu_0_0 - x0) - 1/2*(mu_0_1 - x1)*(mu_0_1 - x1) - 1/2*(mu_0_2 - x2)*(mu_0_2 - x2)
 
 
 def slopes(x, u, centers, out):

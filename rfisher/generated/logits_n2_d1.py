@@ -12,13 +12,11 @@ def logits(n, x, centers, weights, out):
     """a_k(x_i) = log w_k − ||x_i − c_k||²/2 at n points x (d, n) -> out (components, n)."""
     log_w_0, mu_0_0 = math.log(weights[0]), centers[0, 0]
     log_w_1, mu_1_0 = math.log(weights[1]), centers[1, 0]
-    x0_ = x[0]
-    out0, out1 = out[0], out[1]
     for i in range(n):
-        x0 = x0_[i]
+        x0 = x[0, i]
         t0 = -x0
-        out0[i] = log_w_0 - 1/2*(mu_0_0 + t0)*(mu_0_0 + t0)
-        out1[i] = log_w_1 - 1/2*(mu_1_0 + t0)*(mu_1_0 + t0)
+        out[0, i] = log_w_0 - 1/2*(mu_0_0 + t0)*(mu_0_0 + t0)
+        out[1, i] = log_w_1 - 1/2*(mu_1_0 + t0)*(mu_1_0 + t0)
 
 
 def slopes(x, u, centers, out):

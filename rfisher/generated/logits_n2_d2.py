@@ -12,14 +12,12 @@ def logits(n, x, centers, weights, out):
     """a_k(x_i) = log w_k − ||x_i − c_k||²/2 at n points x (d, n) -> out (components, n)."""
     log_w_0, mu_0_0, mu_0_1 = math.log(weights[0]), centers[0, 0], centers[0, 1]
     log_w_1, mu_1_0, mu_1_1 = math.log(weights[1]), centers[1, 0], centers[1, 1]
-    x0_, x1_ = x[0], x[1]
-    out0, out1 = out[0], out[1]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
+        x0, x1 = x[0, i], x[1, i]
         t0 = -x0
         t1 = -x1
-        out0[i] = log_w_0 - 1/2*(mu_0_0 + t0)*(mu_0_0 + t0) - 1/2*(mu_0_1 + t1)*(mu_0_1 + t1)
-        out1[i] = log_w_1 - 1/2*(mu_1_0 + t0)*(mu_1_0 + t0) - 1/2*(mu_1_1 + t1)*(mu_1_1 + t1)
+        out[0, i] = log_w_0 - 1/2*(mu_0_0 + t0)*(mu_0_0 + t0) - 1/2*(mu_0_1 + t1)*(mu_0_1 + t1)
+        out[1, i] = log_w_1 - 1/2*(mu_1_0 + t0)*(mu_1_0 + t0) - 1/2*(mu_1_1 + t1)*(mu_1_1 + t1)
 
 
 def slopes(x, u, centers, out):

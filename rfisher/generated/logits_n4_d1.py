@@ -14,15 +14,13 @@ def logits(n, x, centers, weights, out):
     log_w_1, mu_1_0 = math.log(weights[1]), centers[1, 0]
     log_w_2, mu_2_0 = math.log(weights[2]), centers[2, 0]
     log_w_3, mu_3_0 = math.log(weights[3]), centers[3, 0]
-    x0_ = x[0]
-    out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
     for i in range(n):
-        x0 = x0_[i]
+        x0 = x[0, i]
         t0 = -x0
-        out0[i] = log_w_0 - 1/2*(mu_0_0 + t0)*(mu_0_0 + t0)
-        out1[i] = log_w_1 - 1/2*(mu_1_0 + t0)*(mu_1_0 + t0)
-        out2[i] = log_w_2 - 1/2*(mu_2_0 + t0)*(mu_2_0 + t0)
-        out3[i] = log_w_3 - 1/2*(mu_3_0 + t0)*(mu_3_0 + t0)
+        out[0, i] = log_w_0 - 1/2*(mu_0_0 + t0)*(mu_0_0 + t0)
+        out[1, i] = log_w_1 - 1/2*(mu_1_0 + t0)*(mu_1_0 + t0)
+        out[2, i] = log_w_2 - 1/2*(mu_2_0 + t0)*(mu_2_0 + t0)
+        out[3, i] = log_w_3 - 1/2*(mu_3_0 + t0)*(mu_3_0 + t0)
 
 
 def slopes(x, u, centers, out):

@@ -14,16 +14,14 @@ def logits(n, x, centers, weights, out):
     log_w_1, mu_1_0, mu_1_1 = math.log(weights[1]), centers[1, 0], centers[1, 1]
     log_w_2, mu_2_0, mu_2_1 = math.log(weights[2]), centers[2, 0], centers[2, 1]
     log_w_3, mu_3_0, mu_3_1 = math.log(weights[3]), centers[3, 0], centers[3, 1]
-    x0_, x1_ = x[0], x[1]
-    out0, out1, out2, out3 = out[0], out[1], out[2], out[3]
     for i in range(n):
-        x0, x1 = x0_[i], x1_[i]
+        x0, x1 = x[0, i], x[1, i]
         t0 = -x0
         t1 = -x1
-        out0[i] = log_w_0 - 1/2*(mu_0_0 + t0)*(mu_0_0 + t0) - 1/2*(mu_0_1 + t1)*(mu_0_1 + t1)
-        out1[i] = log_w_1 - 1/2*(mu_1_0 + t0)*(mu_1_0 + t0) - 1/2*(mu_1_1 + t1)*(mu_1_1 + t1)
-        out2[i] = log_w_2 - 1/2*(mu_2_0 + t0)*(mu_2_0 + t0) - 1/2*(mu_2_1 + t1)*(mu_2_1 + t1)
-        out3[i] = log_w_3 - 1/2*(mu_3_0 + t0)*(mu_3_0 + t0) - 1/2*(mu_3_1 + t1)*(mu_3_1 + t1)
+        out[0, i] = log_w_0 - 1/2*(mu_0_0 + t0)*(mu_0_0 + t0) - 1/2*(mu_0_1 + t1)*(mu_0_1 + t1)
+        out[1, i] = log_w_1 - 1/2*(mu_1_0 + t0)*(mu_1_0 + t0) - 1/2*(mu_1_1 + t1)*(mu_1_1 + t1)
+        out[2, i] = log_w_2 - 1/2*(mu_2_0 + t0)*(mu_2_0 + t0) - 1/2*(mu_2_1 + t1)*(mu_2_1 + t1)
+        out[3, i] = log_w_3 - 1/2*(mu_3_0 + t0)*(mu_3_0 + t0) - 1/2*(mu_3_1 + t1)*(mu_3_1 + t1)
 
 
 def slopes(x, u, centers, out):
