@@ -122,7 +122,7 @@ GH_NODES_2, GH_WEIGHTS_2 = _hermite_pair(2)
 GH_NODES_3, GH_WEIGHTS_3 = _hermite_pair(3)
 
 PlanWork = namedtuple("PlanWork", "basis alpha_s alpha_t normals gammas lams offsets v trial frame steps u outer base "
-                                   "totals tail mu_c nu_c logw_s logw_t")
+                                   "totals tail mu_c nu_c logw_s logw_t diffs vec")
 
 
 @dataclass
@@ -184,13 +184,13 @@ def plan_work(K, J, d):
     gammas, lams, offsets, v, trial = np.empty(T), np.empty(T), np.empty(T), np.empty(3), np.empty(3)
     frame, steps, u, outer, base = np.zeros((3, 2)), np.ones(2), np.empty(d), np.zeros((d, 2)), np.empty(d)
     totals, tail, mu_c, nu_c = np.zeros((N_SUMS + 1, 1 + K * d)), np.empty(1 + K * d), np.empty((K, d)), np.empty((J, d))
-    logw_s, logw_t = np.empty(K), np.empty(J)
+    logw_s, logw_t, diffs, vec = np.empty(K), np.empty(J), np.empty((max(K + J - 2, 1), d)), np.empty(d)
     owners = (basis, alpha_s, alpha_t, normals, gammas, lams, offsets, v, trial, frame, steps, u, outer, base, totals, tail,
-              mu_c, nu_c, logw_s, logw_t)
+              mu_c, nu_c, logw_s, logw_t, diffs, vec)
     work = PlanWork(unowned(basis), unowned(alpha_s), unowned(alpha_t), unowned(normals), unowned(gammas), unowned(lams),
                     unowned(offsets), unowned(v), unowned(trial), unowned(frame), unowned(steps), unowned(u),
                     unowned(outer), unowned(base), unowned(totals), unowned(tail), unowned(mu_c), unowned(nu_c),
-                    unowned(logw_s), unowned(logw_t))
+                    unowned(logw_s), unowned(logw_t), unowned(diffs), unowned(vec))
     return owners, work
 
 
@@ -273,7 +273,8 @@ def hermite_sum(centers, cweights, mu, w, nu, pi, rank, depth, pw, work, fns):
     else:
         table, table_w = GH_NODES_3, GH_WEIGHTS_3
     for c in range(centers.shape[0]):
-        centre_frame(c, centers, cweights, mu, w, nu, pi, rank, 0.0, mu_c, nu_c, xb, alpha_s, alpha_t, basis, normals,
+        # the centred means only (rank 0: ``smooth`` has already looked at the transitions)
+        centre_frame(c, centers, cweights, mu, w, nu, pi, 0, 0.0, mu_c, nu_c, xb, alpha_s, alpha_t, basis, normals,
                      gammas, lams, offsets, fns)
         wc = cweights[c]
         for start in range(0, total, lines.CHUNK):
@@ -422,7 +423,7 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
     cweights = w if reverse else pi
     P = value.shape[0]
     C = centers.shape[0]
-    rank = basis_one(mu, nu, False, pw.basis)
+    rank = basis_one(mu, nu, False, pw.basis, pw.diffs, pw.vec)
     lam0 = tolerance_log(mu, nu, rtol)
     shrink_in = 1.0
     shrink_out = 1.0

@@ -91,7 +91,7 @@ def test_same_numbers_in_a_fresh_process():
 def test_reduction_uses_one_axis_for_two_components_in_any_dimension():
     mu = np.array([[1.0, 2.0], [3.0, -1.0]])
     basis = np.empty((2, 2))
-    rank = basis_one(mu, np.zeros((1, 2)), False, basis)
+    rank = basis_one(mu, np.zeros((1, 2)), False, basis, np.empty((mu.shape[0], 2)), np.empty(2))
     assert rank == 1
     u = (mu[0] - mu[1]) / np.linalg.norm(mu[0] - mu[1])
     np.testing.assert_allclose(np.abs(basis[:, 0]), np.abs(u))
