@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from rfisher.compiled import njit
 
 #: Relative rank threshold of the reduction basis: a direction whose remainder is below this
