@@ -9,10 +9,12 @@ the weight of the line); the nodes with even n form the rule of step 2h, whose s
 Points are processed in chunks of CHUNK, with every step a loop over the points of the chunk that
 touches one row at a time, so that it vectorises: the logits, the exponentials (``exp_nonpositive``,
 a polynomial with Cody–Waite reduction: no library call), the normalisation, the generated integrand
-and its majorant. Sums are kept in LANES lanes (lane = point index mod LANES) and reduced in a fixed
-order at the end of the line: nothing is reassociated, so a result depends on its inputs only, bit
-for bit, whatever batch it sits in. The generated functions of the size at hand come in ``fns``
-(``rfisher.compiled.Generated``).
+and its majorant. The lines of one component fill the chunks one after the other (``line_append``;
+in d = 3 a line has ~30 nodes, and a chunk per line left the vector loops mostly empty), each line
+starting on a lane of the parity that keeps its even nodes on even lanes. Sums are kept in CHUNK lanes
+(lane = position in the chunk) and reduced in a fixed order once per pass (``reduce_lanes``): nothing
+is reassociated, so a result depends on its inputs only, bit for bit, whatever batch it sits in. The
+generated functions of the size at hand come in ``fns`` (``rfisher.compiled.Generated``).
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def exp_nonpositive(a, k, bits, fbits, n):
 
 @njit
 def line_work(K, J, d, P):
-    """Scratch arrays for ``line_sum`` (allocated once per call of the quadrature), as (owners, work):
+    """Scratch arrays for ``line_append`` (allocated once per call of the quadrature), as (owners, work):
     work holds unowned views (``rfisher.compiled.unowned``: no reference counting in the inner calls),
     owners the arrays themselves, which the caller keeps alive (``rfisher.compiled.hold``) while it uses
     work. fbits is bits viewed as float64 (``exp_nonpositive``); used[0] counts the lanes in use

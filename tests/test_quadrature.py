@@ -161,3 +161,45 @@ def test_refine_factor_reaches_its_target_on_a_transition(gamma, h, target, at):
     assert factor < 1
     after, _ = _transition_rule(h * factor, gamma, at)
     assert after <= target
+
+
+def test_a_pass_cut_by_the_work_limit_leaves_nothing_behind():
+    """The lane sums of a pass cut short by max_nodes are cleared: the next parameter set of the batch
+    gets, bit for bit, the value it gets alone (passes no longer clear the lanes before they start)."""
+    w, teacher = [0.2, 0.3, 0.5], [[0.0, 0.0], [1.0, 2.0]]
+    big = [[3.0, 1.0], [-1.0, 0.5], [0.2, -2.0]]
+    small = [[0.5, 1.0], [0.4, 0.9], [0.6, 1.1]]
+    alone = Q.integrate("reverse", np.array([small]), w, teacher, max_refine=0)
+    limit = int(alone.nodes[0]) + 10
+    assert Q.integrate("reverse", np.array([big]), w, teacher, max_refine=0).nodes[0] > limit
+    both = Q.integrate("reverse", np.array([big, small]), w, teacher, max_refine=0, max_nodes=limit)
+    assert not both.converged[0]
+    assert both.value[1].tobytes() == alone.value[0].tobytes()
+
+
+def test_refinement_stops_at_the_rounding_floor():
+    """Near student = teacher at rtol = 1e−12 the rounding bound of R alone exceeds the allowance: no
+    refinement can help, so none is made (same nodes with max_refine 0 and 4), the set is flagged, and
+    its error still bounds the true error (40-digit reference)."""
+    from rfisher import reference
+
+    mu = np.array([[[0.21496374], [-0.11215433], [-0.02211082]]])
+    w = np.linspace(1, 2, 3) / np.linspace(1, 2, 3).sum()
+    r0 = Q.integrate("reverse", mu, w, [[0.0]], rtol=1e-12, max_refine=0)
+    r4 = Q.integrate("reverse", mu, w, [[0.0]], rtol=1e-12, max_refine=4)
+    assert not r4.converged[0] and r4.nodes[0] == r0.nodes[0]
+    ref = reference.reverse_fisher(GaussianMixture(mu[0], w), GaussianMixture.single([0.0])).as_floats()
+    assert_within(r4.value[0, 0], ref[0], r4.error[0, 0])
+
+
+@pytest.mark.parametrize("rtol", [1e-12, 1e-10, 1e-8])
+def test_gauss_hermite_is_tried_where_it_meets_the_tolerance(rtol):
+    """The Gauss–Hermite pair is tried from pole distance gh_pole(rtol) on (docs/theory.md, "Quadrature"),
+    and just beyond it the pair does meet the tolerance (2 components × 16 nodes); just before, the
+    trapezoid rule is used."""
+    w = [1 / 3, 2 / 3]
+    for factor, hermite in ((1.05, True), (0.95, False)):
+        sep = math.pi / (factor * Q.gh_pole(rtol))
+        res = Q.integrate("reverse", np.array([[[sep / 3], [-2 * sep / 3]]]), w, [[0.0]], rtol=rtol)
+        assert res.converged[0]
+        assert (res.nodes[0] == 2 * Q.GH_POINTS) == hermite, (factor, res.nodes[0])
