@@ -139,7 +139,8 @@ def descend(state, settings, n_steps, t0, z, start, fns):
                 ok = True
             else:
                 _, ok = integrate_one(mu, w, nu, pi, settings.reverse, settings.rtol, settings.atol, settings.max_refine,
-                                      MAX_NODES, settings.depth, value, error, scale, pw, work, fns)
+                                      MAX_NODES, settings.depth, value, error, scale, unowned(state.plan[b]), pw, work,
+                                      fns)
             record_evaluation(b, ok, value, error, scale, current, grad, state.grad_error, state.quadrature_failures,
                               state.worst_relative_error)
             if s == 0:  # also when this evaluation flags divergence: a finite value is still the value there

@@ -54,6 +54,7 @@ class State(NamedTuple):
     worst_relative_error: np.ndarray  # (B,) largest error/scale met
     diverged_at: np.ndarray  # (B,) step at which divergence was flagged, −1 if none
     divergence: np.ndarray  # (B,) int8 Divergence
+    plan: np.ndarray  # (B, 3) where the next quadrature starts (rfisher.quadrature.integrate_one)
 
 
 class Settings(NamedTuple):
@@ -80,4 +81,4 @@ def new_state(means, weights, teacher_means, teacher_weights) -> State:
                  first_value=np.full(B, np.nan), current=np.full((B, 3), np.nan), grad=np.zeros((B, K, d)),
                  grad_error=np.zeros((B, K, d)), quadrature_failures=np.zeros(B, dtype=np.int64),
                  worst_relative_error=np.zeros(B), diverged_at=np.full(B, -1, dtype=np.int64),
-                 divergence=np.zeros(B, dtype=np.int8))
+                 divergence=np.zeros(B, dtype=np.int8), plan=np.tile([1.0, 1.0, 0.0], (B, 1)))

@@ -94,6 +94,11 @@ MAX_NODES = 50_000_000
 #: A = 3.1, 4e−8 at 4.2, 2e−11 at 6.3, 4e−13 at 7.9), so it is tried from A = ln(1/rtol)/GH_DECAY on (and
 #: never below GH_POLE): closer poles make it fail and cost a wasted pass.
 GH_POINTS, GH_CHECK, GH_POLE, GH_DECAY = 16, 12, 3.0, 3.5
+#: A failed tail check widens the disk by BOOST in L² (the tail bound falls by about e^(−BOOST/2)).
+BOOST = 8.0
+#: Largest factor a trajectory's step factors grow by from one evaluation to the next (``next_plan``;
+#: docs/theory.md, "Work limits").
+GROW_MAX = 1.05
 
 
 def _hermite(n: int):
@@ -415,19 +420,25 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
 
 
 @njit
-def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, depth, value, error, scale, pw, work, fns):
+def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, depth, value, error, scale, plan, pw, work,
+                  fns):
     """The rule of the module docstring for one parameter set: value, error, scale (P,) written;
     returns (nodes of the last pass, converged). ``reverse``: integrate under the student (R), else under
-    the teacher (F); ``fns``, ``depth``: the generated functions of the size and their evaluation depth."""
+    the teacher (F); ``fns``, ``depth``: the generated functions of the size and their evaluation depth.
+
+    ``plan`` (3,): in, the refinement to start the trapezoid rule from (inner and outer step factors, disk
+    boost; (1, 1, 0) is the a priori plan); out, where an evaluation at nearby parameters should start
+    (``next_plan``). A GD trajectory carries it from step to step, so that a refinement its integrand
+    needed at one step is not paid again as a failed pass at the next (docs/theory.md, "Work limits")."""
     centers = mu if reverse else nu
     cweights = w if reverse else pi
     P = value.shape[0]
     C = centers.shape[0]
     rank = basis_one(mu, nu, False, pw.basis, pw.diffs, pw.vec)
     lam0 = tolerance_log(mu, nu, rtol)
-    shrink_in = 1.0
-    shrink_out = 1.0
-    boost = 0.0
+    shrink_in = plan[0]
+    shrink_out = plan[1]
+    boost = plan[2]
     nodes = 0
     ok = False
     tot = pw.totals
@@ -460,6 +471,7 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
             work.lanes[:, :, :] = 0.0  # the cut pass's partial sums must not reach the next parameter set
             work.used[0] = 0
             work.fill[0] = 0
+            plan[0], plan[1], plan[2] = 1.0, 1.0, 0.0
             break
         reduce_lanes(work.lanes, tot, work.ssum, work.used)
         tail_one(reverse, centers, cweights, mu, nu, rank, L, pw.tail)
@@ -476,6 +488,9 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
         cut_in = 1.0
         cut_out = 1.0
         tail = pw.tail
+        grow_in = GROW_MAX
+        grow_out = GROW_MAX
+        tail_used = 0.0
         for p in range(P):
             est_in = abs(tot[FINE, p] - tot[N_SUMS, p]) if rank > 0 else 0.0
             est_out = abs(tot[FINE, p] - tot[OUTER, p])
@@ -495,18 +510,54 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
                 cut_out = min(cut_out, refine_factor(est_out, REFINE_AIM * 0.5 * allowed, group))
             bad_tail = bad_tail or tail[p] > TAIL_SHARE * allowed
             floor = floor or rounding > allowed
+            grow_in = min(grow_in, growth_factor(est_in, REFINE_AIM * 0.5 * allowed, group, rounding))
+            grow_out = min(grow_out, growth_factor(est_out, REFINE_AIM * 0.5 * allowed, group, rounding))
+            tail_used = max(tail_used, tail[p] / allowed)
         if ok or floor or not (cut_in < 1.0 or cut_out < 1.0 or bad_tail):
+            next_plan(plan, ok, shrink_in, shrink_out, boost, grow_in, grow_out, tail_used)
             break
         shrink_in *= cut_in
         shrink_out *= cut_out
         if bad_tail:
-            boost += 8.0
+            boost += BOOST
+        plan[0], plan[1], plan[2] = shrink_in, shrink_out, boost  # refinements exhausted: start there next time
     return nodes, ok
 
 
 @njit
+def next_plan(plan, ok, shrink_in, shrink_out, boost, grow_in, grow_out, tail_used):
+    """Where the next evaluation of a trajectory starts (``integrate_one``'s ``plan``): the factors of the
+    last pass, loosened by the growth the error model allows (``growth_factor``; never beyond the a priori
+    plan), and the disk boost less one BOOST once the tail would stay within its share without it (the
+    bound grows by about e^(BOOST/2) when L² loses BOOST; e^(BOOST/2 + 1) leaves room for its polynomial
+    factor). A flagged result keeps its factors: the next evaluation starts there."""
+    if ok:
+        shrink_in = min(1.0, shrink_in * grow_in)
+        shrink_out = min(1.0, shrink_out * grow_out)
+        if boost > 0.0 and tail_used * math.exp(0.5 * BOOST + 1.0) < TAIL_SHARE:
+            boost = max(0.0, boost - BOOST)
+    plan[0], plan[1], plan[2] = shrink_in, shrink_out, boost
+
+
+@njit
+def growth_factor(estimate, target, scale, rounding):
+    """The factor a step may grow by at the next evaluation: the error model of ``refine_factor`` run the
+    other way (an estimate below its target allows a larger step), at most GROW_MAX. 1 when the estimate
+    is at or above its target, or is rounding noise (no information about the step)."""
+    if not (estimate < target):
+        return 1.0
+    if estimate <= 2.0 * rounding or not (scale > target > 0.0):
+        return GROW_MAX
+    log_a = 0.5 * (math.log(scale) + math.log(estimate))
+    if log_a <= math.log(target):  # the estimate is far below the target: the model has no finite answer
+        return GROW_MAX
+    f = (log_a - math.log(estimate)) / (log_a - math.log(target))
+    return min(max(f, 1.0), GROW_MAX)
+
+
+@njit
 def integrate_batch(means, weights, teacher_means, teacher_weights, reverse, rtol, atol, max_refine, max_nodes, depth,
-                    value, error, scale, nodes, ok, fns):
+                    value, error, scale, nodes, ok, plans, fns):
     """``integrate_one`` for every parameter set of a batch (B, …), in one compiled call. The rows of the
     batch go down as unowned views (``rfisher.compiled.unowned``): the batch arrays outlive the loop."""
     B, K, D = means.shape
@@ -516,7 +567,7 @@ def integrate_batch(means, weights, teacher_means, teacher_weights, reverse, rto
     for b in range(B):
         n, good = integrate_one(unowned(means[b]), unowned(weights[b]), unowned(teacher_means[b]),
                                 unowned(teacher_weights[b]), reverse, rtol, atol, max_refine, max_nodes, depth,
-                                unowned(value[b]), unowned(error[b]), unowned(scale[b]), pw, work, fns)
+                                unowned(value[b]), unowned(error[b]), unowned(scale[b]), unowned(plans[b]), pw, work, fns)
         nodes[b] = n
         ok[b] = good
     hold(plan_owners)
@@ -534,16 +585,20 @@ def _check(objective, rtol, atol=0.0, max_refine=0, max_nodes=MAX_NODES):
     return validation.rtol(rtol), validation.atol(atol)
 
 
-def integrate_prepared(objective, mu, w, nu, p, rtol=1e-12, atol=0.0, max_refine=4, max_nodes=MAX_NODES):
-    """``integrate`` for arrays already validated, broadcast and centred (the GD runner's entry)."""
+def integrate_prepared(objective, mu, w, nu, p, rtol=1e-12, atol=0.0, max_refine=4, max_nodes=MAX_NODES, plans=None):
+    """``integrate`` for arrays already validated, broadcast and centred (the GD runner's entry). ``plans``
+    (B, 3), updated in place: where each set's trapezoid rule starts, and then where a nearby evaluation
+    should start (``integrate_one``); None: the a priori plan (1, 1, 0) for every set."""
     B, K, d = mu.shape
     J = nu.shape[1]
     fns, depth = compiled.generated(K, J, d, objective)
     P = 1 + K * d
     value, error, scale = np.empty((B, P)), np.empty((B, P)), np.empty((B, P))
     nodes, ok = np.zeros(B, dtype=np.int64), np.zeros(B, dtype=np.bool_)
+    if plans is None:
+        plans = np.tile([1.0, 1.0, 0.0], (B, 1))
     integrate_batch(mu, w, nu, p, objective == "reverse", float(rtol), float(atol), int(max_refine), int(max_nodes), depth,
-                    value, error, scale, nodes, ok, fns)
+                    value, error, scale, nodes, ok, plans, fns)
     ok &= np.all(np.isfinite(value), axis=1) & np.all(np.isfinite(error), axis=1)
     return QuadratureResult(value=value, error=error, scale=scale, nodes=nodes, converged=ok,
                             objective=objective, rtol=rtol, atol=atol)

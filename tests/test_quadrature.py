@@ -203,3 +203,50 @@ def test_gauss_hermite_is_tried_where_it_meets_the_tolerance(rtol):
         res = Q.integrate("reverse", np.array([[[sep / 3], [-2 * sep / 3]]]), w, [[0.0]], rtol=rtol)
         assert res.converged[0]
         assert (res.nodes[0] == 2 * Q.GH_POINTS) == hermite, (factor, res.nodes[0])
+
+
+#: Step 6 of reverse GD, K = 3, d = 2, w ∝ (1, 1.5, 2), μ* = 0, η = 0.3, rtol 1e−10 (random_initializations(0, 1, 3,
+#: 2, 3.0)): the first point of that run whose a priori plan misses the tolerance at the first pass.
+GD_STEP_MEANS = np.array([[0.6633108998013517, -0.8960763498058717], [0.7925294302152681, 0.25028122842098194],
+                          [-0.4085195423069815, 0.21711402613159675]])
+#: The plan step 5 of that run handed on (inner and outer step factors, disk boost).
+GD_STEP_PLAN = [0.86151474, 0.81483538, 0.0]
+
+
+def test_a_trajectory_reuses_the_refinement_of_its_last_step():
+    """A GD trajectory carries its plan (``integrate_one``; docs/theory.md, "Work limits"): at these means the
+    a priori plan fails with no refinement allowed, the plan of the previous step meets the tolerance in one
+    pass, its error still bounds the 40-digit reference, and the plan it hands on has grown by at most
+    GROW_MAX and never past the a priori plan."""
+    from rfisher import reference
+
+    w = np.linspace(1, 2, 3) / np.linspace(1, 2, 3).sum()
+    args = ("reverse", GD_STEP_MEANS[None], w[None], np.zeros((1, 1, 2)), np.ones((1, 1)))
+    fresh = np.array([[1.0, 1.0, 0.0]])
+    assert not Q.integrate_prepared(*args, rtol=1e-10, max_refine=0, plans=fresh).converged[0]
+    plans = np.array([GD_STEP_PLAN])
+    res = Q.integrate_prepared(*args, rtol=1e-10, max_refine=0, plans=plans)
+    assert res.converged[0]
+    ref = reference.reverse_fisher(GaussianMixture(GD_STEP_MEANS, w), GaussianMixture.single([0.0, 0.0])).as_floats()
+    assert_within(res.value[0], np.concatenate([[ref[0]], ref[1].ravel()]), res.error[0])
+    grown = plans[0, :2] / GD_STEP_PLAN[:2]
+    assert np.all(grown >= 1.0) and np.all(grown <= Q.GROW_MAX * (1 + 1e-15)) and np.all(plans[0, :2] <= 1.0)
+    assert np.any(grown > 1.0) and plans[0, 2] == 0.0
+
+
+def test_the_plan_grows_only_after_success_and_never_past_the_a_priori_plan():
+    """``next_plan`` and ``growth_factor``: no growth at or above the target, GROW_MAX far below it (or in
+    rounding noise), growth in between falling as the estimate rises; a flagged result keeps its factors; the
+    disk boost is dropped only when the tail would stay within its share without it."""
+    g = [Q.growth_factor(e, 1e-10, 1.0, 1e-20) for e in (1e-18, 1e-13, 1e-11, 9e-11, 1e-10, 1e-9)]
+    assert g[0] == Q.GROW_MAX and g[-1] == 1.0 and g[-2] == 1.0
+    assert all(1.0 <= a <= Q.GROW_MAX for a in g) and all(a >= b for a, b in zip(g, g[1:], strict=False))
+    assert 1.0 < g[3] < Q.GROW_MAX
+    assert Q.growth_factor(1e-19, 1e-10, 1.0, 1e-19) == Q.GROW_MAX  # rounding noise: no information, grow
+    plan = np.zeros(3)
+    Q.next_plan(plan, True, 0.5, 0.98, 8.0, Q.GROW_MAX, Q.GROW_MAX, 0.0)
+    assert plan[0] == 0.5 * Q.GROW_MAX and plan[1] == 1.0 and plan[2] == 0.0
+    Q.next_plan(plan, False, 0.5, 0.6, 8.0, Q.GROW_MAX, Q.GROW_MAX, 0.0)
+    assert list(plan) == [0.5, 0.6, 8.0]
+    Q.next_plan(plan, True, 0.5, 0.6, 8.0, 1.0, 1.0, Q.TAIL_SHARE / 10)
+    assert list(plan) == [0.5, 0.6, 8.0]
