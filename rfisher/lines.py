@@ -24,7 +24,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from rfisher.compiled import njit, unowned
+from rfisher.compiled import fma, njit, unowned
 
 #: Points per call of the generated integrand, and lanes of the sums (a multiple of 8 for the vector units).
 CHUNK = 128
@@ -54,9 +54,10 @@ _C = (0.5, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320, 1.0
 @njit
 def exp_nonpositive(a, k, bits, fbits, n):
     """a[k, i] ← exp(a[k, i]) for a[k, i] ≤ 0 and i < n, in place (0 below EXP_FLOOR): x = j ln2 + r,
-    |r| ≤ ln2/2, exp(r) by its Taylor polynomial, 2^j assembled from its bits (0 bits give 0.0); fbits
-    is bits viewed as float64. Pure arithmetic on one row: it vectorises. (Rows are indexed, never
-    sliced: a slice is a new array, and numba counts references to it with atomic operations.)"""
+    |r| ≤ ln2/2, exp(r) by its Taylor polynomial in fused multiply-adds (``rfisher.compiled.fma``: exactly
+    rounded, so the same bits everywhere), 2^j assembled from its bits (0 bits give 0.0); fbits is bits
+    viewed as float64. Pure arithmetic on one row: it vectorises. (Rows are indexed, never sliced: a slice
+    is a new array, and numba counts references to it with atomic operations.)"""
     for i in range(n):
         v = a[k, i]
         below = v < EXP_FLOOR
@@ -65,8 +66,8 @@ def exp_nonpositive(a, k, bits, fbits, n):
         r = (v - j * _LN2_HI) - j * _LN2_LO
         p = _C[10]
         for c in range(9, -1, -1):
-            p = p * r + _C[c]
-        a[k, i] = 1.0 + r + r * r * p
+            p = fma(p, r, _C[c])
+        a[k, i] = 1.0 + fma(r * r, p, r)
         bits[i] = 0 if below else (np.int64(j) + 1023) << 52
     for i in range(n):
         a[k, i] *= fbits[i]
