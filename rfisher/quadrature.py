@@ -234,11 +234,31 @@ def gh_pole(rtol):
 
 
 @njit
+def _widest_pair(means):
+    """The largest distance between two rows of means (n, d)."""
+    widest = 0.0
+    for k in range(means.shape[0]):
+        for l in range(k + 1, means.shape[0]):
+            s = 0.0
+            for a in range(means.shape[1]):
+                s += (means[k, a] - means[l, a]) ** 2
+            widest = max(widest, math.sqrt(s))
+    return widest
+
+
+@njit
 def smooth(centers, cweights, mu, w, nu, pi, rank, lam0, pole, mu_c, nu_c, xb, alpha_s, alpha_t, basis, normals, gammas,
            lams, offsets, fns):
     """True if for every component every transition carrying mass has its poles at least ``pole`` from
     the real axis (π/γ ≥ pole): the integrand is then analytic in a wide strip around the whole reduced
-    space, and the Gauss–Hermite rule converges fast. The scratch of ``centre_frame``, one by one."""
+    space, and the Gauss–Hermite rule converges fast. The scratch of ``centre_frame``, one by one.
+
+    First the test that needs no transitions: every γ is a distance between two means of one mixture, so
+    if the widest such distance γ_max has π/γ_max ≥ pole, every transition passes (the common case near
+    convergence, where it saves computing the logits and transitions of every component)."""
+    widest = max(_widest_pair(mu), _widest_pair(nu))
+    if widest * pole <= math.pi:
+        return True
     for c in range(centers.shape[0]):
         T = centre_frame(c, centers, cweights, mu, w, nu, pi, rank, lam0, mu_c, nu_c, xb, alpha_s, alpha_t, basis, normals,
                          gammas, lams, offsets, fns)
