@@ -294,9 +294,16 @@ def refine_factor(estimate, target, scale):
     REFINE_FACTOR]; REFINE_MIN when the estimate is not below the scale (no model)."""
     if not (estimate > target > 0.0) or not (scale > estimate):
         return REFINE_MIN
+    return min(max(model_factor(estimate, target, scale), REFINE_MIN), REFINE_FACTOR)
+
+
+@njit
+def model_factor(estimate, target, scale):
+    """The step factor h'/h = log(A/estimate)/log(A/target) of the error model A·exp(−c/h), A the geometric
+    mean of the estimate and the scale (``refine_factor``; ``rfisher.quadrature.growth_factor`` runs it the
+    other way). Not clamped; ≤ 0 or inf when log A ≤ log target (no finite answer)."""
     log_a = 0.5 * (math.log(scale) + math.log(estimate))
-    f = (log_a - math.log(estimate)) / (log_a - math.log(target))
-    return min(max(f, REFINE_MIN), REFINE_FACTOR)
+    return (log_a - math.log(estimate)) / (log_a - math.log(target))
 
 
 @njit

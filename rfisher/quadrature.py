@@ -65,6 +65,7 @@ from rfisher.planning import (
     gaussian_step,
     inner_direction,
     line_step,
+    model_factor,
     outer_steps,
     radius,
     refine_factor,
@@ -568,10 +569,9 @@ def growth_factor(estimate, target, scale, rounding):
         return 1.0
     if estimate <= 2.0 * rounding or not (scale > target > 0.0):
         return GROW_MAX
-    log_a = 0.5 * (math.log(scale) + math.log(estimate))
-    if log_a <= math.log(target):  # the estimate is far below the target: the model has no finite answer
+    f = model_factor(estimate, target, scale)
+    if not (f > 0.0):  # the estimate is far below the target: the model has no finite answer
         return GROW_MAX
-    f = (log_a - math.log(estimate)) / (log_a - math.log(target))
     return min(max(f, 1.0), GROW_MAX)
 
 
