@@ -12,7 +12,10 @@ so the indirect call costs nothing measurable.
 
 Compiled code is cached on disk (numba's cache) in a folder named by a hash of every algorithm module
 and of numba's version: numba only watches the file a function is defined in, and a change to a module
-a function calls would otherwise reuse stale machine code. ``$NUMBA_CACHE_DIR``, if set, is respected.
+a function calls would otherwise reuse stale machine code. ``$NUMBA_CACHE_DIR``, if set, is the root of
+that folder instead of ``~/.cache/rfisher`` (numba's own use of it would keep a caller whose inlined
+callee in another module has changed: measured, a 12% slower GD loop from the machine code of an older
+``rfisher.quadrature``, and in general a stale result).
 
 No fast-math: every result must be a function of its inputs alone, bit for bit, whatever batch it sits
 in. With reassociation allowed, LLVM vectorises some reductions in some compilations and not others
@@ -33,6 +36,7 @@ import llvmlite.ir as llvmlite_ir
 import numba
 from numba import types
 from numba.core import cgutils
+from numba.core.typing.typeof import _typeof_tuple, typeof_impl
 from numba.extending import intrinsic
 
 OPTIONS = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
@@ -53,27 +57,23 @@ _ALGORITHMS = ("compiled.py", "lines.py", "planning.py", "reduction.py", "quadra
 
 
 @cache
-def cache_folder() -> str | None:
-    """~/.cache/rfisher/numba-<hash of the algorithms and numba's version>, or None if the user set
-    $NUMBA_CACHE_DIR (then numba's own choice stands)."""
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return None
+def cache_folder() -> str:
+    """<root>/numba-<hash of the algorithms and numba's version>; root: $NUMBA_CACHE_DIR if set, else
+    $RFISHER_CACHE, else ~/.cache/rfisher."""
     h = hashlib.sha256(numba.__version__.encode())
     here = Path(__file__).resolve().parent
     for name in _ALGORITHMS:
         path = here / name
         if path.exists():
             h.update(path.read_bytes())
-    root = Path(os.environ.get("RFISHER_CACHE", Path.home() / ".cache" / "rfisher"))
-    return str(root / f"numba-{h.hexdigest()[:16]}")
+    root = os.environ.get("NUMBA_CACHE_DIR") or os.environ.get("RFISHER_CACHE") or Path.home() / ".cache" / "rfisher"
+    return str(Path(root) / f"numba-{h.hexdigest()[:16]}")
 
 
 def _in_our_cache(make):
     """Run a numba decorator with the cache folder pointed at ``cache_folder`` (numba reads it when a
     function is decorated), then restore it for everyone else's functions."""
     folder = cache_folder()
-    if folder is None:
-        return make()
     saved = numba.config.CACHE_DIR
     numba.config.CACHE_DIR = folder
     try:
@@ -142,6 +142,20 @@ INTEGRAND = types.void(types.int64, _f8_2, _f8_2, _f8_2, _f8_2, _f8_2, _f8_2)
 
 #: The generated functions one size and objective needs, as numba cfuncs (first-class functions).
 Generated = namedtuple("Generated", "integrand majorant student_logits student_slopes teacher_logits teacher_slopes")
+_GENERATED_TYPES: dict = {}
+
+
+@typeof_impl.register(Generated)
+def _typeof_generated(val, c):
+    """Numba's type of a Generated bundle, the default tuple typing's result kept per bundle of
+    functions: typing six first-class functions afresh costs ~50 µs at every compiled call that takes
+    the bundle, a fixed cost of every GD run. Keyed by the functions' identities (the entry holds them,
+    so an id is not reused while its entry lives); the functions are ``cfunc``'s, cached for good."""
+    key = tuple(map(id, val))
+    entry = _GENERATED_TYPES.get(key)
+    if entry is None:
+        entry = _GENERATED_TYPES[key] = (tuple(val), _typeof_tuple(val, c))
+    return entry[1]
 
 
 @cache

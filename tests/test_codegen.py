@@ -97,6 +97,35 @@ def test_headers_name_what_produced_each_file():
             assert (ROOT / "derivations" / source).exists()
 
 
+def test_compiled_code_is_cached_in_a_folder_named_by_the_algorithms(tmp_path, monkeypatch):
+    """Under $NUMBA_CACHE_DIR too: numba alone keeps a cached caller whose inlined callee (another
+    module) has changed, which ran an older quadrature (rfisher.compiled's docstring)."""
+    from rfisher import compiled
+
+    names = set()
+    for env in ("NUMBA_CACHE_DIR", "RFISHER_CACHE"):
+        monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+        monkeypatch.setenv(env, str(tmp_path / env))
+        folder = Path(compiled.cache_folder.__wrapped__())
+        assert folder.parent == tmp_path / env and re.fullmatch(r"numba-[0-9a-f]{16}", folder.name), folder
+        names.add(folder.name)
+    monkeypatch.setattr(compiled.numba, "__version__", "0.0.0")
+    assert Path(compiled.cache_folder.__wrapped__()).name not in names
+
+
+def test_the_kept_type_of_a_generated_bundle_is_numbas_own():
+    """``compiled._typeof_generated`` keeps the type per bundle (a fixed ~50 µs saved per compiled call)."""
+    import numba
+    from numba.core.typing.typeof import Purpose, _typeof_tuple, _TypeofContext
+
+    from rfisher import compiled
+
+    for size in ((2, 1, 1, "reverse"), (3, 3, 2, "forward")):
+        fns, _ = compiled.generated(*size)
+        for _ in range(2):  # computed, then kept
+            assert numba.typeof(fns) == _typeof_tuple(fns, _TypeofContext(Purpose.argument))
+
+
 def test_generated_folder_is_small():
     """Mathematics only: the whole folder under 20% of the 36 141 lines the templates printed, no file
     over 300 lines."""
