@@ -206,9 +206,9 @@ def centre_frame(c, centers, cweights, mu, w, nu, pi, rank, lam0, mu_c, nu_c, xb
     """The means in coordinates centred at component c (mu_c, nu_c: every output is invariant under
     translating x and all means together), the logits at c (alpha_s, alpha_t), and the transitions that
     carry mass for c (``rfisher.planning.transitions``: normals, gammas, lams, offsets); returns their
-    number. The scratch arrays come one by one, not as the PlanWork and LineWork bundles: a compiled
-    call increfs and decrefs every array of a tuple argument (atomic operations), and this runs several
-    times per evaluation."""
+    number. At rank 0 only the centred means (no transitions, no logits). The scratch arrays come one
+    by one, not as the PlanWork and LineWork bundles: a compiled call increfs and decrefs every array
+    of a tuple argument (atomic operations), and this runs several times per evaluation."""
     K, D = mu.shape
     for k in range(K):
         for a in range(D):
@@ -216,12 +216,12 @@ def centre_frame(c, centers, cweights, mu, w, nu, pi, rank, lam0, mu_c, nu_c, xb
     for k in range(nu.shape[0]):
         for a in range(D):
             nu_c[k, a] = nu[k, a] - centers[c, a]
+    if rank == 0:  # no transitions to find: the logits are not needed
+        return 0
     for a in range(D):
         xb[a, 0] = 0.0
     fns.student_logits(1, xb, mu_c, w, alpha_s)
     fns.teacher_logits(1, xb, nu_c, pi, alpha_t)
-    if rank == 0:
-        return 0
     return transitions(mu_c, nu_c, alpha_s[:, 0], alpha_t[:, 0], basis, rank, math.log(cweights[c]), lam0, normals, gammas,
                        lams, offsets)
 
