@@ -184,3 +184,16 @@ def test_quick_report_end_to_end(tmp_path, capsys):
         assert f"## {cid} " in md and cid in html
     assert html.count("data:image/png;base64,") == len(pngs) and "src=\"http" not in html
     assert code == 0
+
+
+def test_compile_kernels_leaves_both_entry_points_compiled_for_the_workers():
+    """``report.compile_kernels`` (run before the worker processes start) compiles the GD loop and the
+    batched quadrature: the workers then load them from the cache instead of each compiling them."""
+    import subprocess
+    import sys
+
+    check = ("from rfisher import descent, quadrature, report\n"
+             "assert not descent.descend.signatures and not quadrature.integrate_batch.signatures\n"
+             "report.compile_kernels()\n"
+             "assert descent.descend.signatures and quadrature.integrate_batch.signatures\n")
+    subprocess.run([sys.executable, "-c", check], check=True)  # a fresh process: nothing compiled before
