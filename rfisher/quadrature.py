@@ -499,41 +499,8 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
         # a lane adds one term per chunk: a component's lines share chunks, with at most one pad node per
         # line, so at most (nodes + lines)/CHUNK + C chunks; then a pairwise sum of depth log2(CHUNK) = 7
         sums = (nodes + n_lines) // lines.CHUNK + C + 1 + 7
-        gmax = 0.0
-        for p in range(1, P):
-            gmax = max(gmax, tot[ABS, p])
-        ok = True
-        bad_tail = False
-        floor = False  # the rounding bound alone exceeds an allowance: no refinement can meet it
-        # the refinement factors the error model predicts (1: that estimate is within its share)
-        cut_in = 1.0
-        cut_out = 1.0
-        tail = pw.tail
-        grow_in = GROW_MAX
-        grow_out = GROW_MAX
-        tail_used = 0.0
-        for p in range(P):
-            est_in = abs(tot[FINE, p] - tot[N_SUMS, p]) if rank > 0 else 0.0
-            est_out = abs(tot[FINE, p] - tot[OUTER, p])
-            rounding = EPS * (tot[ROUND, p] + (WEIGHT_ULPS + sums) * tot[ABS, p])
-            value[p] = tot[FINE, p]
-            scale[p] = tot[ABS, p]
-            error[p] = est_in + est_out + rounding + tail[p]
-            allowed = rtol * (tot[ABS, 0] if p == 0 else gmax) + atol
-            if not (error[p] <= allowed and math.isfinite(value[p])):
-                ok = False
-            group = tot[ABS, 0] if p == 0 else gmax
-            # an estimate within twice the rounding bound is rounding noise of the two sums it compares:
-            # smaller steps cannot reduce it (near student = teacher, where the value is pure cancellation)
-            if est_in > 0.5 * allowed and est_in > 2.0 * rounding:
-                cut_in = min(cut_in, refine_factor(est_in, REFINE_AIM * 0.5 * allowed, group))
-            if est_out > 0.5 * allowed and est_out > 2.0 * rounding:
-                cut_out = min(cut_out, refine_factor(est_out, REFINE_AIM * 0.5 * allowed, group))
-            bad_tail = bad_tail or tail[p] > TAIL_SHARE * allowed
-            floor = floor or rounding > allowed
-            grow_in = min(grow_in, growth_factor(est_in, REFINE_AIM * 0.5 * allowed, group, rounding))
-            grow_out = min(grow_out, growth_factor(est_out, REFINE_AIM * 0.5 * allowed, group, rounding))
-            tail_used = max(tail_used, tail[p] / allowed)
+        ok, floor, bad_tail, cut_in, cut_out, grow_in, grow_out, tail_used = assess_pass(
+            tot, pw.tail, rank, sums, rtol, atol, value, error, scale)
         if ok or floor or not (cut_in < 1.0 or cut_out < 1.0 or bad_tail):
             next_plan(plan, ok, shrink_in, shrink_out, boost, grow_in, grow_out, tail_used)
             break
@@ -543,6 +510,53 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
             boost += BOOST
         plan[0], plan[1], plan[2] = shrink_in, shrink_out, boost  # refinements exhausted: start there next time
     return nodes, ok
+
+
+@njit
+def assess_pass(tot, tail, rank, sums, rtol, atol, value, error, scale):
+    """One trapezoid pass's totals (``integrate_one``) made into value, error, scale (P,), and what the
+    next pass or evaluation should do: returns (ok, floor, bad_tail, cut_in, cut_out, grow_in, grow_out,
+    tail_used). error = inner estimate + outer estimate + rounding + tail; ok: every error within
+    rtol·scale + atol (the gradient's scale: its largest component's); floor: the rounding bound alone
+    exceeds an allowance (no refinement can meet it); cut_in, cut_out: the step factors the error model
+    predicts (1: the estimate is within its share); grow_in, grow_out: how far the steps may grow at the
+    next evaluation (``growth_factor``); bad_tail: the tail bound is past its share; tail_used: the
+    largest tail bound over its allowance. ``sums``: the additions per lane (the rounding bound's count)."""
+    P = value.shape[0]
+    gmax = 0.0
+    for p in range(1, P):
+        gmax = max(gmax, tot[ABS, p])
+    ok = True
+    bad_tail = False
+    floor = False
+    cut_in = 1.0
+    cut_out = 1.0
+    grow_in = GROW_MAX
+    grow_out = GROW_MAX
+    tail_used = 0.0
+    for p in range(P):
+        est_in = abs(tot[FINE, p] - tot[N_SUMS, p]) if rank > 0 else 0.0
+        est_out = abs(tot[FINE, p] - tot[OUTER, p])
+        rounding = EPS * (tot[ROUND, p] + (WEIGHT_ULPS + sums) * tot[ABS, p])
+        value[p] = tot[FINE, p]
+        scale[p] = tot[ABS, p]
+        error[p] = est_in + est_out + rounding + tail[p]
+        allowed = rtol * (tot[ABS, 0] if p == 0 else gmax) + atol
+        if not (error[p] <= allowed and math.isfinite(value[p])):
+            ok = False
+        group = tot[ABS, 0] if p == 0 else gmax
+        # an estimate within twice the rounding bound is rounding noise of the two sums it compares:
+        # smaller steps cannot reduce it (near student = teacher, where the value is pure cancellation)
+        if est_in > 0.5 * allowed and est_in > 2.0 * rounding:
+            cut_in = min(cut_in, refine_factor(est_in, REFINE_AIM * 0.5 * allowed, group))
+        if est_out > 0.5 * allowed and est_out > 2.0 * rounding:
+            cut_out = min(cut_out, refine_factor(est_out, REFINE_AIM * 0.5 * allowed, group))
+        bad_tail = bad_tail or tail[p] > TAIL_SHARE * allowed
+        floor = floor or rounding > allowed
+        grow_in = min(grow_in, growth_factor(est_in, REFINE_AIM * 0.5 * allowed, group, rounding))
+        grow_out = min(grow_out, growth_factor(est_out, REFINE_AIM * 0.5 * allowed, group, rounding))
+        tail_used = max(tail_used, tail[p] / allowed)
+    return ok, floor, bad_tail, cut_in, cut_out, grow_in, grow_out, tail_used
 
 
 @njit
