@@ -927,6 +927,53 @@ def _check_range(name, r, lo, hi=None):
                          f", got {r!r}")
 
 
+def _check_falsify_arguments(budget, eta, K_range, d_range, search_nodes, refine_nodes, w_floor, scale_range):
+    """``falsify``'s numeric arguments: a ValueError naming the first bad one."""
+    if not (isinstance(budget, int | np.integer) and budget >= 1):
+        raise ValueError(f"budget must be a positive integer (hypothesis examples), got {budget!r}")
+    if eta is not None and not (isinstance(eta, int | float) and math.isfinite(eta) and eta > 0):
+        raise ValueError(f"eta must be None or a positive finite step size, got {eta!r}")
+    _check_range("K_range", K_range, 1)
+    _check_range("d_range", d_range, 1)
+    for name, n in (("search_nodes", search_nodes), ("refine_nodes", refine_nodes)):
+        if not (isinstance(n, int | np.integer) and not isinstance(n, bool) and n >= 0):
+            raise ValueError(f"{name} must be a non-negative integer (quadrature nodes), got {n!r}")
+    if not (0 < w_floor < 1 / K_range[1]):
+        raise ValueError(f"w_floor must be in (0, 1/{K_range[1]}), got {w_floor!r}")
+    if not (len(scale_range) == 2 and 0 < scale_range[0] <= scale_range[1] and math.isfinite(scale_range[1])):
+        raise ValueError(f"scale_range must be (lo, hi) with 0 < lo ≤ hi < inf, got {scale_range!r}")
+
+
+def _finding(cand, evaluator, cond, seen, eta, refine_points, refine_iterations, scale_range, refine_nodes, w_floor,
+             confirm_violations) -> Finding:
+    """After the search, one condition's finding: refine the best point of each size (best first), take the
+    worst, and if it violates the condition shrink it and confirm it (module docstring). ``seen``: the
+    search's (margin, order, Configuration)."""
+    ranked = sorted(seen, key=lambda t: (t[0], t[1]))
+    starts, sizes = [], set()
+    for m, _, cfg in ranked:  # the best point of each size, best first
+        if (cfg.K, cfg.d) not in sizes:
+            sizes.add((cfg.K, cfg.d))
+            starts.append((cfg, m))
+        if len(starts) == refine_points:
+            break
+    refined = _refine(evaluator, starts, cond, refine_iterations, scale_range, refine_nodes)
+    pool = refined + [(cfg, m) for m, _, cfg in ranked[:1]]
+    worst = min(pool, key=lambda t: t[1])[0]
+    worst_ev = _evaluation(evaluator([worst])[0], 0, cond)
+    shrunk, shrunk_ev, conf, conf_point = worst, worst_ev, None, None
+    if worst_ev.violated:
+        shrunk = _shrink(evaluator, worst, cond, w_floor)
+        shrunk_ev = _evaluation(evaluator([shrunk])[0], 0, cond)
+        if confirm_violations:
+            conf, conf_point = confirm(cand, shrunk, cond, eta), shrunk
+            if not conf.confirmed and shrunk != worst:
+                alt = confirm(cand, worst, cond, eta)
+                if alt.confirmed:
+                    conf, conf_point = alt, worst
+    return Finding(cond, worst, worst_ev, shrunk, shrunk_ev, conf, conf_point)
+
+
 def falsify(candidate, budget: int = DEFAULT_BUDGET, *, eta: float | None = None, K_range=(2, 4), d_range=(1, 3),
             seed: int = 0, w_floor: float = W_FLOOR, scale_range=SCALE_RANGE, refine_points: int = REFINE_POINTS,
             refine_iterations: int = REFINE_ITERATIONS, confirm_violations: bool = True,
@@ -954,19 +1001,7 @@ def falsify(candidate, budget: int = DEFAULT_BUDGET, *, eta: float | None = None
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings, target
     from hypothesis import seed as hseed
 
-    if not (isinstance(budget, int | np.integer) and budget >= 1):
-        raise ValueError(f"budget must be a positive integer (hypothesis examples), got {budget!r}")
-    if eta is not None and not (isinstance(eta, int | float) and math.isfinite(eta) and eta > 0):
-        raise ValueError(f"eta must be None or a positive finite step size, got {eta!r}")
-    _check_range("K_range", K_range, 1)
-    _check_range("d_range", d_range, 1)
-    for name, n in (("search_nodes", search_nodes), ("refine_nodes", refine_nodes)):
-        if not (isinstance(n, int | np.integer) and not isinstance(n, bool) and n >= 0):
-            raise ValueError(f"{name} must be a non-negative integer (quadrature nodes), got {n!r}")
-    if not (0 < w_floor < 1 / K_range[1]):
-        raise ValueError(f"w_floor must be in (0, 1/{K_range[1]}), got {w_floor!r}")
-    if not (len(scale_range) == 2 and 0 < scale_range[0] <= scale_range[1] and math.isfinite(scale_range[1])):
-        raise ValueError(f"scale_range must be (lo, hi) with 0 < lo ≤ hi < inf, got {scale_range!r}")
+    _check_falsify_arguments(budget, eta, K_range, d_range, search_nodes, refine_nodes, w_floor, scale_range)
     cand = _Candidate(candidate)
     cand.monitor(K_range[0], d_range[0])  # a bad candidate fails here, with its own message
     evaluator = _Evaluator(cand, None if eta is None else float(eta), objective_gradient or reverse_gradient)
@@ -995,34 +1030,9 @@ def falsify(candidate, budget: int = DEFAULT_BUDGET, *, eta: float | None = None
     with _no_local_constants():
         probe()
 
-    findings = {}
-    for cond in conditions:
-        if not seen[cond]:
-            findings[cond] = None
-            continue
-        ranked = sorted(seen[cond], key=lambda t: (t[0], t[1]))
-        starts, sizes = [], set()
-        for m, _, cfg in ranked:  # the best point of each size, best first
-            if (cfg.K, cfg.d) not in sizes:
-                sizes.add((cfg.K, cfg.d))
-                starts.append((cfg, m))
-            if len(starts) == refine_points:
-                break
-        refined = _refine(evaluator, starts, cond, refine_iterations, scale_range, refine_nodes)
-        pool = refined + [(cfg, m) for m, _, cfg in ranked[:1]]
-        worst = min(pool, key=lambda t: t[1])[0]
-        worst_ev = _evaluation(evaluator([worst])[0], 0, cond)
-        shrunk, shrunk_ev, conf, conf_point = worst, worst_ev, None, None
-        if worst_ev.violated:
-            shrunk = _shrink(evaluator, worst, cond, w_floor)
-            shrunk_ev = _evaluation(evaluator([shrunk])[0], 0, cond)
-            if confirm_violations:
-                conf, conf_point = confirm(cand, shrunk, cond, eta), shrunk
-                if not conf.confirmed and shrunk != worst:
-                    alt = confirm(cand, worst, cond, eta)
-                    if alt.confirmed:
-                        conf, conf_point = alt, worst
-        findings[cond] = Finding(cond, worst, worst_ev, shrunk, shrunk_ev, conf, conf_point)
+    findings = {cond: _finding(cand, evaluator, cond, seen[cond], eta, refine_points, refine_iterations, scale_range,
+                               refine_nodes, w_floor, confirm_violations) if seen[cond] else None
+                for cond in conditions}
     return FalsifierResult(cand.name, findings[FLOW], findings.get(ONE_STEP), None if eta is None else float(eta),
                            int(budget), int(seed), evaluator.count, evaluator.samples())
 
