@@ -541,10 +541,10 @@ def assess_pass(tot, tail, rank, sums, rtol, atol, value, error, scale):
         value[p] = tot[FINE, p]
         scale[p] = tot[ABS, p]
         error[p] = est_in + est_out + rounding + tail[p]
-        allowed = rtol * (tot[ABS, 0] if p == 0 else gmax) + atol
+        group = tot[ABS, 0] if p == 0 else gmax
+        allowed = rtol * group + atol
         if not (error[p] <= allowed and math.isfinite(value[p])):
             ok = False
-        group = tot[ABS, 0] if p == 0 else gmax
         # an estimate within twice the rounding bound is rounding noise of the two sums it compares:
         # smaller steps cannot reduce it (near student = teacher, where the value is pure cancellation)
         if est_in > 0.5 * allowed and est_in > 2.0 * rounding:
