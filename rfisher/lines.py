@@ -4,17 +4,19 @@ Along the line x(t) = b + t u (u a unit vector) every logit is a_k(b) + G_k t �
 G_k = ⟨∇a_k(b), u⟩, and the −t²/2 is common to all components of a mixture, so the responsibilities
 are softmax_k(A_k + G_k t), computed at each node relative to the largest logit there (log-sum-exp
 form). The nodes are t_n = n h, |n| ≤ m, with weights ω·h·φ(t_n) (φ the standard normal density, ω
-the weight of the line); the nodes with even n form the rule of step 2h, whose sum comes for free.
+the weight of the line); the nodes with even n form the rule of step 2h and those with n ≡ 0 (mod 4)
+the rule of step 4h, whose sums come for free.
 
 Points are processed in chunks of CHUNK, with every step a loop over the points of the chunk that
 touches one row at a time, so that it vectorises: the logits, the exponentials (``exp_nonpositive``,
 a polynomial with Cody–Waite reduction: no library call), the normalisation, the generated integrand
 and its majorant. The lines of one component fill the chunks one after the other (``line_append``;
-in d = 3 a line has ~30 nodes, and a chunk per line left the vector loops mostly empty), each line
-starting on a lane of the parity that keeps its even nodes on even lanes. Sums are kept in CHUNK lanes
-(lane = position in the chunk) and reduced in a fixed order once per pass (``reduce_lanes``): nothing
-is reassociated, so a result depends on its inputs only, bit for bit, whatever batch it sits in. The
-generated functions of the size at hand come in ``fns`` (``rfisher.compiled.Generated``).
+in d = 3 a line has ~30 nodes, and a chunk per line left the vector loops mostly empty). Sums are
+kept in CHUNK lanes (lane = position in the chunk) and reduced in a fixed order once per component
+(``reduce_lanes``): nothing is reassociated, so a result depends on its inputs only, bit for bit,
+whatever batch it sits in. The differences Q_h − Q_2h and Q_2h − Q_4h of each line enter the error
+estimate weighted by the line's own strip factors (rows INNER and INNER4; docs/theory.md, "Error
+bounds"). The generated functions of the size at hand come in ``fns`` (``rfisher.compiled.Generated``).
 """
 
 from __future__ import annotations
@@ -34,14 +36,16 @@ EXP_FLOOR = -708.0
 #: Accuracy of ``exp_nonpositive``, in units of ε (checked against math.exp in tests/test_quadrature.py).
 EXP_ULPS = 2
 
-#: Rows of the lane sums: the rule, the lines of even outer index times 2^(s−1) (the rule with the outer
-#: steps doubled), Σ w|f|, and the rounding bound Σ w·maj f·(depth + logit magnitude). The rule with the
-#: inner step doubled is twice the even lanes of FINE: every line starts at the lane of its parity.
-FINE, OUTER, ABS, ROUND = 0, 1, 2, 3
-N_SUMS = 4
+#: Rows of the lane sums: the rule; the difference T − T_2h of the rule and the rule with the outer steps
+#: doubled (each line times 1 − 2^(s−1)·[every outer index even]; the Gauss–Hermite pair puts its check
+#: rule here); Σ w|f|; the rounding bound Σ w·maj f·(depth + logit magnitude); the difference
+#: T_2h − T_4h of the rules with the outer steps doubled and quadrupled; Σ_lines ρ₁(Q_h − Q_2h) and
+#: Σ_lines ρ₂(Q_2h − Q_4h) of the rules along the lines, ρ₁, ρ₂ each line's estimate factors (``line_append``).
+FINE, OUTER, ABS, ROUND, OUTER4, INNER, INNER4 = 0, 1, 2, 3, 4, 5, 6
+N_SUMS = 7
 
-LineWork = namedtuple("LineWork", "xb A_s G_s A_t G_t t top ssum bits fbits mag tmax terms_s terms_t x r rho out maj "
-                                   "wt gauss factor lanes used wline ofac fill")
+LineWork = namedtuple("LineWork", "xb A_s G_s A_t G_t t top bits fbits mag tmax terms_s terms_t x r rho out maj "
+                                   "wt gauss factor lanes used wline coefs fill")
 
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
@@ -80,21 +84,22 @@ def line_work(K, J, d, P):
     owners the arrays themselves, which the caller keeps alive (``rfisher.compiled.hold``) while it uses
     work. fbits is bits viewed as float64 (``exp_nonpositive``); used[0] counts the lanes in use
     (``accumulate``); the lanes start at 0; fill[0] counts the nodes of the pending chunk (``line_append``),
-    wline and ofac hold their line weights and outer factors."""
+    wline and coefs (4, CHUNK) hold their line weights and their coefficients in the rows OUTER, OUTER4,
+    INNER, INNER4."""
     xb, A_s, G_s, A_t, G_t = np.empty((d, 1)), np.empty((K, 1)), np.empty(K), np.empty((J, 1)), np.empty(J)
-    t, top, ssum, bits = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK, dtype=np.int64)
+    t, top, bits = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK, dtype=np.int64)
     mag, tmax, terms_s, terms_t = np.empty(CHUNK), np.empty(CHUNK), np.empty((K, CHUNK)), np.empty((J, CHUNK))
     x, r, rho = np.empty((d, CHUNK)), np.empty((K, CHUNK)), np.empty((J, CHUNK))
     out, maj = np.empty((P, CHUNK)), np.empty((P, CHUNK))
     wt, gauss, factor, lanes = np.empty(CHUNK), np.empty((1, CHUNK)), np.empty(CHUNK), np.zeros((N_SUMS, P, CHUNK))
-    used, wline, ofac, fill = np.zeros(1, dtype=np.int64), np.zeros(CHUNK), np.zeros(CHUNK), np.zeros(1, dtype=np.int64)
-    owners = (xb, A_s, G_s, A_t, G_t, t, top, ssum, bits, mag, tmax, terms_s, terms_t, x, r, rho, out, maj, wt, gauss,
-              factor, lanes, used, wline, ofac, fill)
+    used, wline, coefs, fill = np.zeros(1, dtype=np.int64), np.zeros(CHUNK), np.zeros((4, CHUNK)), np.zeros(1, dtype=np.int64)
+    owners = (xb, A_s, G_s, A_t, G_t, t, top, bits, mag, tmax, terms_s, terms_t, x, r, rho, out, maj, wt, gauss,
+              factor, lanes, used, wline, coefs, fill)
     work = LineWork(unowned(xb), unowned(A_s), unowned(G_s), unowned(A_t), unowned(G_t), unowned(t), unowned(top),
-                    unowned(ssum), unowned(bits), unowned(bits.view(np.float64)), unowned(mag), unowned(tmax),
+                    unowned(bits), unowned(bits.view(np.float64)), unowned(mag), unowned(tmax),
                     unowned(terms_s), unowned(terms_t), unowned(x), unowned(r), unowned(rho), unowned(out),
                     unowned(maj), unowned(wt), unowned(gauss), unowned(factor), unowned(lanes), unowned(used),
-                    unowned(wline), unowned(ofac), unowned(fill))
+                    unowned(wline), unowned(coefs), unowned(fill))
     return owners, work
 
 
@@ -162,12 +167,12 @@ def softmax_points(a, n, log_weights, terms, top, tmax, bits, fbits, mag):
 
 
 @njit
-def accumulate(n, wt, factor, outer, out, maj, lanes, used):
+def accumulate(n, wt, factor, coefs, out, maj, lanes, used):
     """Add one chunk into the lane sums (N_SUMS, P, CHUNK): lane i collects the points at position i of
     every chunk, in order, so each sum is a fixed sequence of operations (no reassociation) and the loop
-    vectorises. wt: node weights; factor: the rounding factor of each node times its weight; outer: the
-    factor of each node in the rule with the outer steps doubled (0 or 2^(s−1)), or None when that row
-    is not used; used[0]: the number of lanes in use, raised to n."""
+    vectorises. wt: node weights; factor: the rounding factor of each node times its weight; coefs: the
+    coefficients of each node in the rows OUTER, OUTER4, INNER, INNER4 (4, ≥ n), or None when those rows
+    are not used; used[0]: the number of lanes in use, raised to n."""
     used[0] = max(used[0], n)
     for p in range(out.shape[0]):
         for i in range(n):
@@ -175,31 +180,25 @@ def accumulate(n, wt, factor, outer, out, maj, lanes, used):
             lanes[FINE, p, i] += v
             lanes[ABS, p, i] += abs(v)
             lanes[ROUND, p, i] += factor[i] * maj[p, i]
-        if outer is not None:
+        if coefs is not None:
             for i in range(n):
-                lanes[OUTER, p, i] += outer[i] * (wt[i] * out[p, i])
+                v = wt[i] * out[p, i]
+                lanes[OUTER, p, i] += coefs[0, i] * v
+                lanes[OUTER4, p, i] += coefs[1, i] * v
+                lanes[INNER, p, i] += coefs[2, i] * v
+                lanes[INNER4, p, i] += coefs[3, i] * v
 
 
 @njit
-def reduce_lanes(lanes, totals, scratch, used):
-    """totals[r, p] += Σ_i lanes[r, p, i] for the N_SUMS rows, and totals[N_SUMS, p] += twice the sum of
-    the even lanes of FINE (the rule with the inner step doubled); pairwise sums in a fixed order (error
+def reduce_lanes(lanes, totals, used):
+    """totals[r, p] += Σ_i lanes[r, p, i] for the N_SUMS rows; pairwise sums in a fixed order (error
     ≤ log2(CHUNK)·ε·Σ|·|) over the first W lanes, W the smallest power of two ≥ used[0] (the others are
     0: a rule of 30 nodes does not pay for 128 lanes; W depends on the parameter set only, so the result
-    does not depend on the batch). The lanes are cleared and used[0] reset; scratch has W // 2 entries or more."""
+    does not depend on the batch). The lanes are cleared and used[0] reset."""
     W = 2
     while W < used[0]:
         W *= 2
     used[0] = 0
-    for p in range(lanes.shape[1]):
-        width = W // 2
-        for i in range(width):
-            scratch[i] = lanes[FINE, p, 2 * i]
-        while width > 1:
-            width //= 2
-            for i in range(width):
-                scratch[i] += scratch[i + width]
-        totals[N_SUMS, p] += 2.0 * scratch[0]
     for r in range(lanes.shape[0]):
         for p in range(lanes.shape[1]):
             width = W
@@ -236,13 +235,14 @@ def flush(c_round, c_logit, mu, nu, work, fns):
         return
     work.fill[0] = 0
     n_pad = (n + 7) // 8 * 8
-    t, wt, gauss, wline, ofac, mag, factor = work.t, work.wt, work.gauss, work.wline, work.ofac, work.mag, work.factor
+    t, wt, gauss, wline, coefs, mag, factor = work.t, work.wt, work.gauss, work.wline, work.coefs, work.mag, work.factor
     x, r, rho, terms_s, terms_t, top, tmax = work.x, work.r, work.rho, work.terms_s, work.terms_t, work.top, work.tmax
     bits, fbits, out, maj, lanes, used = work.bits, work.fbits, work.out, work.maj, work.lanes, work.used
     for i in range(n, n_pad):  # padding: a copy of the last node, weight 0
         t[i] = t[n - 1]
         wline[i] = 0.0
-        ofac[i] = 0.0
+        for j in range(4):
+            coefs[j, i] = 0.0
         for a in range(x.shape[0]):
             x[a, i] = x[a, n - 1]
         for k in range(r.shape[0]):
@@ -263,39 +263,24 @@ def flush(c_round, c_logit, mu, nu, work, fns):
         factor[i] = wt[i] * (c_round + c_logit * mag[i])
     fns.integrand(n_pad, x, mu, nu, r, rho, out)
     fns.majorant(n_pad, x, mu, nu, r, rho, maj)
-    accumulate(n_pad, wt, factor, ofac, out, maj, lanes, used)
+    accumulate(n_pad, wt, factor, coefs, out, maj, lanes, used)
 
 
 @njit
-def line_append(base, u, h, m, weight, outer, c_round, c_logit, mu, nu, work, fns):
+def line_append(base, u, h, m, weight, outer, outer4, rho1, rho2, c_round, c_logit, mu, nu, work, fns):
     """Append the rule along the line base + t u (module docstring), after ``line_setup``, to the pending
-    chunk, evaluating (``flush``) every chunk that fills: m nodes on each side, line weight ``weight``,
-    factor ``outer`` in the rule with the outer steps doubled; m < 0 means a single node at t = 0 of
-    weight ``weight`` (a 0-dimensional reduced space). Short lines share chunks, so that the vector
-    loops run full. Node n sits at a lane of the parity of n (a line starts where fill + m is even), so
-    the even lanes of FINE hold the rule with the inner step doubled. Returns the number of nodes."""
+    chunk, evaluating (``flush``) every chunk that fills: m nodes on each side, line weight ``weight``;
+    coefficients ``outer``, ``outer4`` in the rows OUTER and OUTER4, and node n the coefficient
+    ρ₁·(−1)^(n+1) in INNER (Q_h − Q_2h = Σ_odd − Σ_even) and ρ₂·(2[n ≡ 2] − 2[n ≡ 0]) in INNER4
+    (Q_2h − Q_4h, n mod 4), ``rho1``, ``rho2`` the line's estimate factors (``rfisher.quadrature.line_factors``);
+    m < 0 means a single node at t = 0 of weight ``weight`` (a 0-dimensional reduced space). Short lines
+    share chunks, so that the vector loops run full. Returns the number of nodes."""
     single = m < 0
     m = max(m, 0)
-    A_s, A_t, G_s, G_t, t, wline, ofac = work.A_s, work.A_t, work.G_s, work.G_t, work.t, work.wline, work.ofac
+    A_s, A_t, G_s, G_t, t, wline, coefs = work.A_s, work.A_t, work.G_s, work.G_t, work.t, work.wline, work.coefs
     x, r, rho, terms_s, terms_t, fill = work.x, work.r, work.rho, work.terms_s, work.terms_t, work.fill
     c0 = weight if single else weight * h * INV_SQRT_2PI
     K, J = A_s.shape[0], A_t.shape[0]
-    if (fill[0] + m) % 2 == 1:  # a pad node of weight 0 keeps the parity
-        i = fill[0]
-        t[i] = 0.0
-        wline[i] = 0.0
-        ofac[i] = 0.0
-        for a in range(base.shape[0]):
-            x[a, i] = base[a]
-        for k in range(K):
-            r[k, i] = A_s[k, 0]
-            terms_s[k, i] = abs(A_s[k, 0])
-        for k in range(J):
-            rho[k, i] = A_t[k, 0]
-            terms_t[k, i] = abs(A_t[k, 0])
-        fill[0] = i + 1
-        if fill[0] == CHUNK:
-            flush(c_round, c_logit, mu, nu, work, fns)
     n = -m
     while n <= m:
         i = fill[0]
@@ -304,9 +289,14 @@ def line_append(base, u, h, m, weight, outer, c_round, c_logit, mu, nu, work, fn
         lo, hi = np.uint64(i), np.uint64(i + count)
         first = n - i  # the node index at position q is first + q
         for q in range(lo, hi):
-            t[q] = (first + np.int64(q)) * h
+            k = first + np.int64(q)
+            t[q] = k * h
             wline[q] = c0
-            ofac[q] = outer
+            coefs[0, q] = outer
+            coefs[1, q] = outer4
+            odd = (k & 1) == 1
+            coefs[2, q] = rho1 if odd else -rho1
+            coefs[3, q] = 0.0 if odd else (2.0 * rho2 if (k & 3) == 2 else -2.0 * rho2)
         for a in range(base.shape[0]):
             b_a, u_a = base[a], u[a]
             for q in range(lo, hi):

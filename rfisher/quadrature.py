@@ -12,14 +12,16 @@ rule whose step is planned from the transitions that line crosses (``rfisher.lin
 the disk ||y|| ≤ L. The nodes follow the transitions: a line far from every transition gets the
 Gaussian's step, and no axis inherits the sharpest transition's step everywhere.
 
-**Error estimate.** The nodes of the rule with the inner steps doubled are the even nodes of each
-line, and those with the outer steps doubled are the lines of even outer index; one pass gives all
-three sums. For a geometrically convergent rule err(h) ≈ err(2h)²/C ≪ err(2h), so
+**Error estimate** (docs/theory.md, "Error bounds"). The nodes of the rules with the inner step doubled
+and quadrupled are every second and every fourth node of each line, those of the rules with the outer
+steps doubled and quadrupled the lines of even and of ≡ 0 (mod 4) outer index; one pass gives all the
+differences D₁ = Q_h − Q_2h and D₂ = Q_2h − Q_4h. For an integrand analytic in a strip of half-width a,
+halving a step from 2h to h divides the error by at least 1/ρ(h) (``rfisher.planning.strip_ratio``), so
 
-    error = |T − T_inner 2h| + |T − T_outer 2h| + rounding + tail  ≥  |T − I|,
+    error = Σ M ρ(h) (|D₁| + ρ(2h)|D₂|)  (inner and outer)  + rounding + tail  ≥  |T − I|,
 
-a conservative estimate of the error of the rule returned. ``rounding`` bounds the floating-point
-error everywhere, also where the value is exactly 0 (student = teacher, where the integrand is
+with a from the transitions that carry mass (``line_factors``) and M = ESTIMATE_MARGIN. ``rounding``
+bounds the floating-point error everywhere, also where the value is exactly 0 (student = teacher, where the integrand is
 pure cancellation): per node the generated majorant maj f with the evaluation depth of the printed
 code (derivations/rounding.py), plus the error of the inputs, of the node weights and of the sums.
 ``tail`` bounds what lies beyond the disk (``rfisher.planning.tail_one``). A parameter set whose
@@ -43,8 +45,11 @@ from rfisher.compiled import hold, njit, unowned
 from rfisher.lines import (
     ABS,
     FINE,
+    INNER,
+    INNER4,
     N_SUMS,
     OUTER,
+    OUTER4,
     ROUND,
     accumulate,
     flush,
@@ -57,6 +62,7 @@ from rfisher.lines import (
 from rfisher.mixture import as_batch
 from rfisher.planning import (
     EPS,
+    ESTIMATE_MARGIN,
     MAX_LINE_NODES,
     MAX_STEP,
     REFINE_AIM,
@@ -69,6 +75,8 @@ from rfisher.planning import (
     outer_steps,
     radius,
     refine_factor,
+    strip_ratio,
+    strip_width,
     tail_one,
     tolerance_log,
     transitions,
@@ -97,9 +105,9 @@ MAX_NODES = 50_000_000
 GH_POINTS, GH_CHECK, GH_POLE, GH_DECAY = 16, 12, 3.0, 3.5
 #: A failed tail check widens the disk by BOOST in L² (the tail bound falls by about e^(−BOOST/2)).
 BOOST = 8.0
-#: Largest factor a trajectory's step factors grow by from one evaluation to the next (``next_plan``;
-#: docs/theory.md, "Work limits").
-GROW_MAX = 1.05
+#: Largest factor a trajectory's step factors grow by from one evaluation to the next, and the largest
+#: they reach (``next_plan``; docs/theory.md, "Work limits").
+GROW_MAX, PLAN_MAX = 1.05, 2.0
 
 
 def _hermite(n: int):
@@ -127,8 +135,11 @@ GH_NODES_1, GH_WEIGHTS_1 = _hermite_pair(1)
 GH_NODES_2, GH_WEIGHTS_2 = _hermite_pair(2)
 GH_NODES_3, GH_WEIGHTS_3 = _hermite_pair(3)
 
+#: Rows of a pass's totals after the lane rows (``rfisher.lines``): the inner and the outer error estimates.
+EST_IN, EST_OUT = N_SUMS, N_SUMS + 1
+
 PlanWork = namedtuple("PlanWork", "basis alpha_s alpha_t normals gammas lams offsets v trial frame steps u outer base "
-                                   "totals tail mu_c nu_c logw_s logw_t diffs vec")
+                                   "totals tail mu_c nu_c logw_s logw_t diffs vec ctot")
 
 
 @dataclass
@@ -189,14 +200,15 @@ def plan_work(K, J, d):
     basis, alpha_s, alpha_t, normals = np.empty((d, d)), np.empty((K, 1)), np.empty((J, 1)), np.zeros((T, 3))
     gammas, lams, offsets, v, trial = np.empty(T), np.empty(T), np.empty(T), np.empty(3), np.empty(3)
     frame, steps, u, outer, base = np.zeros((3, 2)), np.ones(2), np.empty(d), np.zeros((d, 2)), np.empty(d)
-    totals, tail, mu_c, nu_c = np.zeros((N_SUMS + 1, 1 + K * d)), np.empty(1 + K * d), np.empty((K, d)), np.empty((J, d))
+    totals, tail, mu_c, nu_c = np.zeros((N_SUMS + 2, 1 + K * d)), np.empty(1 + K * d), np.empty((K, d)), np.empty((J, d))
     logw_s, logw_t, diffs, vec = np.empty(K), np.empty(J), np.empty((max(K + J - 2, 1), d)), np.empty(d)
+    ctot = np.zeros((N_SUMS, 1 + K * d))
     owners = (basis, alpha_s, alpha_t, normals, gammas, lams, offsets, v, trial, frame, steps, u, outer, base, totals, tail,
-              mu_c, nu_c, logw_s, logw_t, diffs, vec)
+              mu_c, nu_c, logw_s, logw_t, diffs, vec, ctot)
     work = PlanWork(unowned(basis), unowned(alpha_s), unowned(alpha_t), unowned(normals), unowned(gammas), unowned(lams),
                     unowned(offsets), unowned(v), unowned(trial), unowned(frame), unowned(steps), unowned(u),
                     unowned(outer), unowned(base), unowned(totals), unowned(tail), unowned(mu_c), unowned(nu_c),
-                    unowned(logw_s), unowned(logw_t), unowned(diffs), unowned(vec))
+                    unowned(logw_s), unowned(logw_t), unowned(diffs), unowned(vec), unowned(ctot))
     return owners, work
 
 
@@ -283,7 +295,7 @@ def hermite_sum(centers, cweights, mu, w, nu, pi, rank, depth, pw, work, fns):
     logw_s, logw_t, basis, mu_c, nu_c, totals = pw.logw_s, pw.logw_t, pw.basis, pw.mu_c, pw.nu_c, pw.totals
     alpha_s, alpha_t, normals, gammas, lams, offsets = pw.alpha_s, pw.alpha_t, pw.normals, pw.gammas, pw.lams, pw.offsets
     x, wts, check, mag, factor, xb = work.x, work.wt, work.t, work.mag, work.factor, work.xb
-    lanes, ssum, used = work.lanes, work.ssum, work.used
+    lanes, used = work.lanes, work.used
     r, rho, terms_s, terms_t, top, tmax = work.r, work.rho, work.terms_s, work.terms_t, work.top, work.tmax
     bits, fbits, out, maj = work.bits, work.fbits, work.out, work.maj
     for k in range(w.shape[0]):
@@ -330,7 +342,7 @@ def hermite_sum(centers, cweights, mu, w, nu, pi, rank, depth, pw, work, fns):
             for p in range(out.shape[0]):
                 for i in range(n_pad):
                     lanes[OUTER, p, i] += check[i] * out[p, i]
-    reduce_lanes(lanes, totals, ssum, used)
+    reduce_lanes(lanes, totals, used)
     return main * centers.shape[0]
 
 
@@ -366,8 +378,9 @@ def hermite(centers, cweights, mu, w, nu, pi, rank, rtol, atol, depth, value, er
 @njit
 def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in, shrink_out, depth, pw, work, fns,
                   max_nodes):
-    """Add the rule for component c into the lane sums work.lanes (``rfisher.lines``; the caller reduces
-    them once for all components); returns (nodes, longest line, lines), or nodes = −1 past ``max_nodes``.
+    """Add the rule for component c into pw.totals (rows FINE, ABS, ROUND) and its error estimates into
+    the rows EST_IN and EST_OUT (``rfisher.lines``; the module docstring); returns (nodes, longest line,
+    lines), or nodes = −1 past ``max_nodes`` (the lane sums are then left as they are).
 
     The lines are evaluated in coordinates centred at c (every output is invariant under translating x
     and all means together): the terms of the integrand, and so its rounding, are then of the size of
@@ -396,7 +409,23 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
             outer_axes[a, o] = 0.0
             for b in range(s):
                 outer_axes[a, o] += basis[a, b] * frame[b, o]
+    # the strip width of the outer estimate along each outer axis (``rfisher.planning.strip_ratio``)
+    rho_out1 = 0.0
+    rho_out2 = 0.0
+    for o in range(s - 1):
+        # the strip of the transitions that carry mass for c, along this axis (as ``line_factors``)
+        spread = 0.0
+        for t in range(T):
+            beta = 0.0
+            for e in range(s):
+                beta += pw.normals[t, e] * frame[e, o]
+            spread = max(spread, pw.gammas[t] * abs(beta))
+        a_o = strip_width(spread)
+        r1 = strip_ratio(a_o, steps[o])
+        rho_out1 = max(rho_out1, ESTIMATE_MARGIN * r1)
+        rho_out2 = max(rho_out2, ESTIMATE_MARGIN * r1 * strip_ratio(a_o, 2.0 * steps[o]))
     h_gauss = min(0.5 * gaussian_step(lam0), MAX_STEP)
+    h_limit = 0.25 * gaussian_step(lam0)  # the longest step whose 4h rule the Gaussian alone lets meet the tolerance
     xb, A_s, A_t, G_s, G_t = work.xb, work.A_s, work.A_t, work.G_s, work.G_t  # read once, not per line
     c0 = int(math.floor(L / steps[0])) if s >= 2 else 0
     c1 = int(math.floor(L / steps[1])) if s >= 3 else 0
@@ -421,23 +450,63 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
         for a in range(D):
             base[a] = outer_axes[a, 0] * y0 + outer_axes[a, 1] * y1
         line_setup(base, u, mu, w, nu, pi, xb, A_s, A_t, G_s, G_t, fns)
+        rho1 = 0.0
+        rho2 = 0.0
         if s == 0:
             m = -1
             h = 1.0
         else:
             log_mass = log_w - 0.5 * ysq
-            h = line_step(A_s, G_s, K, log_mass, lam0, h_gauss)
-            h = line_step(A_t, G_t, J, log_mass, lam0, h) * shrink_in
+            h_pole, spread_s = line_step(A_s, G_s, K, log_mass, lam0, math.inf)
+            h_pole, spread_t = line_step(A_t, G_t, J, log_mass, lam0, h_pole)
+            # a plan's growth applies to pole steps only: on a line the Gaussian limits, a tie with little mass
+            # still puts the pole ratio into the estimate, which then cannot show a longer step is safe
+            h = min(h_gauss * min(shrink_in, 1.0), h_pole * shrink_in)
             m = min(int(math.floor(math.sqrt(L * L - ysq) / h)), MAX_LINE_NODES)
+            rho1, rho2 = line_factors(max(spread_s, spread_t), h, h_pole, h_limit)
         if nodes + 2 * max(m, 0) + 1 > max_nodes:
             return -1, longest, n_lines
-        outer = 1.0 if s <= 1 else (fac_out if (i0 % 2 == 0 and i1 % 2 == 0) else 0.0)
-        n = line_append(base, u, h, m, weight, outer, depth + INPUT_ULPS, LOGIT_ULPS, mu, nu, work, fns)
+        # the line's coefficients in T − T_2h and T_2h − T_4h of the outer rules (steps doubled, quadrupled)
+        outer = 0.0
+        outer4 = 0.0
+        if s >= 2:
+            even = 1.0 if (i0 % 2 == 0 and i1 % 2 == 0) else 0.0
+            quad = 1.0 if (i0 % 4 == 0 and i1 % 4 == 0) else 0.0
+            outer = 1.0 - fac_out * even
+            outer4 = fac_out * even - fac_out * fac_out * quad
+        n = line_append(base, u, h, m, weight, outer, outer4, rho1, rho2, depth + INPUT_ULPS, LOGIT_ULPS, mu, nu, work,
+                        fns)
         nodes += n
         longest = max(longest, n)
         n_lines += 1
     flush(depth + INPUT_ULPS, LOGIT_ULPS, mu, nu, work, fns)
+    ctot, tot = pw.ctot, pw.totals
+    ctot[:, :] = 0.0
+    reduce_lanes(work.lanes, ctot, work.used)
+    for p in range(tot.shape[1]):
+        tot[FINE, p] += ctot[FINE, p]
+        tot[ABS, p] += ctot[ABS, p]
+        tot[ROUND, p] += ctot[ROUND, p]
+        tot[EST_IN, p] += abs(ctot[INNER, p]) + abs(ctot[INNER4, p])
+        tot[EST_OUT, p] += rho_out1 * abs(ctot[OUTER, p]) + rho_out2 * abs(ctot[OUTER4, p])
     return nodes, longest, n_lines
+
+
+@njit
+def line_factors(spread, h, h_pole, h_limit):
+    """The factors (ρ₁, ρ₂) = (M ρ(h), M ρ(h) ρ(2h)) of a line's differences in the inner estimate (rows INNER,
+    INNER4 of ``rfisher.lines``): err(h) ≤ M·ρ(h)·(|Q_h − Q_2h| + ρ(2h)|Q_2h − Q_4h|), M = ESTIMATE_MARGIN,
+    ρ = ``strip_ratio`` for the strip of the poles that carry mass on the line (``strip_width`` of the
+    largest slope difference of a tie with mass, ``rfisher.planning.line_step``; the others' share is
+    below the tolerance by the planner's mass test). The second term guards against a
+    difference |Q_h − Q_2h| that is small by an accident of phase; it is dropped (ρ₂ = 0) where it would
+    measure only the Gaussian's own error of the 4h rule (h > h_limit) and the planned pole step h_pole
+    already bounds the poles' share at 2h (h ≤ h_pole) (docs/theory.md, "Error bounds")."""
+    a_line = strip_width(spread)
+    rho1 = ESTIMATE_MARGIN * strip_ratio(a_line, h)
+    if h > h_limit and h <= h_pole:
+        return rho1, 0.0
+    return rho1, rho1 * strip_ratio(a_line, 2.0 * h)
 
 
 @njit
@@ -494,7 +563,6 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
             work.fill[0] = 0
             plan[0], plan[1], plan[2] = 1.0, 1.0, 0.0
             break
-        reduce_lanes(work.lanes, tot, work.ssum, work.used)
         tail_one(reverse, centers, cweights, mu, nu, rank, L, pw.tail)
         # a lane adds one term per chunk: a component's lines share chunks, with at most one pad node per
         # line, so at most (nodes + lines)/CHUNK + C chunks; then a pairwise sum of depth log2(CHUNK) = 7
@@ -535,8 +603,8 @@ def assess_pass(tot, tail, rank, sums, rtol, atol, value, error, scale):
     grow_out = GROW_MAX
     tail_used = 0.0
     for p in range(P):
-        est_in = abs(tot[FINE, p] - tot[N_SUMS, p]) if rank > 0 else 0.0
-        est_out = abs(tot[FINE, p] - tot[OUTER, p])
+        est_in = tot[EST_IN, p]
+        est_out = tot[EST_OUT, p]
         rounding = EPS * (tot[ROUND, p] + (WEIGHT_ULPS + sums) * tot[ABS, p])
         value[p] = tot[FINE, p]
         scale[p] = tot[ABS, p]
@@ -562,13 +630,13 @@ def assess_pass(tot, tail, rank, sums, rtol, atol, value, error, scale):
 @njit
 def next_plan(plan, ok, shrink_in, shrink_out, boost, grow_in, grow_out, tail_used):
     """Where the next evaluation of a trajectory starts (``integrate_one``'s ``plan``): the factors of the
-    last pass, loosened by the growth the error model allows (``growth_factor``; never beyond the a priori
-    plan), and the disk boost less one BOOST once the tail would stay within its share without it (the
+    last pass, loosened by the growth the error model allows (``growth_factor``; never beyond PLAN_MAX times
+    the a priori plan), and the disk boost less one BOOST once the tail would stay within its share without it (the
     bound grows by about e^(BOOST/2) when L² loses BOOST; e^(BOOST/2 + 1) leaves room for its polynomial
     factor). A flagged result keeps its factors: the next evaluation starts there."""
     if ok:
-        shrink_in = min(1.0, shrink_in * grow_in)
-        shrink_out = min(1.0, shrink_out * grow_out)
+        shrink_in = min(PLAN_MAX, shrink_in * grow_in)
+        shrink_out = min(PLAN_MAX, shrink_out * grow_out)
         if boost > 0.0 and tail_used * math.exp(0.5 * BOOST + 1.0) < TAIL_SHARE:
             boost = max(0.0, boost - BOOST)
     plan[0], plan[1], plan[2] = shrink_in, shrink_out, boost
