@@ -60,7 +60,9 @@ WORKER = textwrap.dedent("""
 def measure(tree: str, case: dict) -> dict:
     env = dict(os.environ, PYTHONPATH=tree, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1",
                OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, "-c", WORKER, json.dumps(case)], env=env, capture_output=True,
+    # cwd = the tree: ``python -c`` puts the working directory first on sys.path, ahead of PYTHONPATH, so run
+    # from another checkout it would time that checkout's rfisher for both trees
+    out = subprocess.run([sys.executable, "-c", WORKER, json.dumps(case)], env=env, cwd=tree, capture_output=True,
                          text=True, timeout=3600)
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}

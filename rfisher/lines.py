@@ -43,9 +43,11 @@ EXP_ULPS = 2
 #: Σ_lines ρ₂(Q_2h − Q_4h) of the rules along the lines, ρ₁, ρ₂ each line's estimate factors (``line_append``).
 FINE, OUTER, ABS, ROUND, OUTER4, INNER, INNER4 = 0, 1, 2, 3, 4, 5, 6
 N_SUMS = 7
+#: The rows each row of a chunk's coefficients (``line_append``) adds into.
+COEF_ROWS = (OUTER, OUTER4, INNER, INNER4)
 
 LineWork = namedtuple("LineWork", "xb A_s G_s A_t G_t t top bits fbits mag tmax terms_s terms_t x r rho out maj "
-                                   "wt gauss factor lanes used wline coefs fill")
+                                   "wt gauss factor lanes used wline coefs live fill")
 
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
@@ -84,8 +86,9 @@ def line_work(K, J, d, P):
     owners the arrays themselves, which the caller keeps alive (``rfisher.compiled.hold``) while it uses
     work. fbits is bits viewed as float64 (``exp_nonpositive``); used[0] counts the lanes in use
     (``accumulate``); the lanes start at 0; fill[0] counts the nodes of the pending chunk (``line_append``),
-    wline and coefs (4, CHUNK) hold their line weights and their coefficients in the rows OUTER, OUTER4,
-    INNER, INNER4."""
+    wline and coefs (4, CHUNK) hold their line weights and their coefficients in the rows COEF_ROWS, and
+    live[j] is 1 when row j of coefs is not all 0 (the others are skipped: an estimate row a chunk does not
+    use costs nothing)."""
     xb, A_s, G_s, A_t, G_t = np.empty((d, 1)), np.empty((K, 1)), np.empty(K), np.empty((J, 1)), np.empty(J)
     t, top, bits = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK, dtype=np.int64)
     mag, tmax, terms_s, terms_t = np.empty(CHUNK), np.empty(CHUNK), np.empty((K, CHUNK)), np.empty((J, CHUNK))
@@ -93,13 +96,14 @@ def line_work(K, J, d, P):
     out, maj = np.empty((P, CHUNK)), np.empty((P, CHUNK))
     wt, gauss, factor, lanes = np.empty(CHUNK), np.empty((1, CHUNK)), np.empty(CHUNK), np.zeros((N_SUMS, P, CHUNK))
     used, wline, coefs, fill = np.zeros(1, dtype=np.int64), np.zeros(CHUNK), np.zeros((4, CHUNK)), np.zeros(1, dtype=np.int64)
+    live = np.zeros(4, dtype=np.int64)
     owners = (xb, A_s, G_s, A_t, G_t, t, top, bits, mag, tmax, terms_s, terms_t, x, r, rho, out, maj, wt, gauss,
-              factor, lanes, used, wline, coefs, fill)
+              factor, lanes, used, wline, coefs, live, fill)
     work = LineWork(unowned(xb), unowned(A_s), unowned(G_s), unowned(A_t), unowned(G_t), unowned(t), unowned(top),
                     unowned(bits), unowned(bits.view(np.float64)), unowned(mag), unowned(tmax),
                     unowned(terms_s), unowned(terms_t), unowned(x), unowned(r), unowned(rho), unowned(out),
                     unowned(maj), unowned(wt), unowned(gauss), unowned(factor), unowned(lanes), unowned(used),
-                    unowned(wline), unowned(coefs), unowned(fill))
+                    unowned(wline), unowned(coefs), unowned(live), unowned(fill))
     return owners, work
 
 
@@ -167,12 +171,12 @@ def softmax_points(a, n, log_weights, terms, top, tmax, bits, fbits, mag):
 
 
 @njit
-def accumulate(n, wt, factor, coefs, out, maj, lanes, used):
+def accumulate(n, wt, factor, coefs, live, out, maj, lanes, used):
     """Add one chunk into the lane sums (N_SUMS, P, CHUNK): lane i collects the points at position i of
     every chunk, in order, so each sum is a fixed sequence of operations (no reassociation) and the loop
     vectorises. wt: node weights; factor: the rounding factor of each node times its weight; coefs: the
-    coefficients of each node in the rows OUTER, OUTER4, INNER, INNER4 (4, ≥ n), or None when those rows
-    are not used; used[0]: the number of lanes in use, raised to n."""
+    coefficients of each node in the rows COEF_ROWS (4, ≥ n), or None when those rows are not used, and
+    live: which of them are not all 0; used[0]: the number of lanes in use, raised to n."""
     used[0] = max(used[0], n)
     for p in range(out.shape[0]):
         for i in range(n):
@@ -181,12 +185,12 @@ def accumulate(n, wt, factor, coefs, out, maj, lanes, used):
             lanes[ABS, p, i] += abs(v)
             lanes[ROUND, p, i] += factor[i] * maj[p, i]
         if coefs is not None:
-            for i in range(n):
-                v = wt[i] * out[p, i]
-                lanes[OUTER, p, i] += coefs[0, i] * v
-                lanes[OUTER4, p, i] += coefs[1, i] * v
-                lanes[INNER, p, i] += coefs[2, i] * v
-                lanes[INNER4, p, i] += coefs[3, i] * v
+            for j in range(4):
+                if live[j] == 0:
+                    continue
+                row = COEF_ROWS[j]
+                for i in range(n):
+                    lanes[row, p, i] += coefs[j, i] * (wt[i] * out[p, i])
 
 
 @njit
@@ -263,7 +267,9 @@ def flush(c_round, c_logit, mu, nu, work, fns):
         factor[i] = wt[i] * (c_round + c_logit * mag[i])
     fns.integrand(n_pad, x, mu, nu, r, rho, out)
     fns.majorant(n_pad, x, mu, nu, r, rho, maj)
-    accumulate(n_pad, wt, factor, coefs, out, maj, lanes, used)
+    accumulate(n_pad, wt, factor, coefs, work.live, out, maj, lanes, used)
+    for j in range(4):
+        work.live[j] = 0
 
 
 @njit
@@ -281,8 +287,14 @@ def line_append(base, u, h, m, weight, outer, outer4, rho1, rho2, c_round, c_log
     x, r, rho, terms_s, terms_t, fill = work.x, work.r, work.rho, work.terms_s, work.terms_t, work.fill
     c0 = weight if single else weight * h * INV_SQRT_2PI
     K, J = A_s.shape[0], A_t.shape[0]
+    live = work.live
     n = -m
     while n <= m:
+        # (again after every flush, which clears them)
+        live[0] |= outer != 0.0
+        live[1] |= outer4 != 0.0
+        live[2] |= rho1 != 0.0
+        live[3] |= rho2 != 0.0
         i = fill[0]
         count = min(CHUNK - i, m - n + 1)
         # unsigned positions: numba checks a signed index for wrap-around, which stops the loops vectorising

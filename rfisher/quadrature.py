@@ -338,7 +338,7 @@ def hermite_sum(centers, cweights, mu, w, nu, pi, rank, depth, pw, work, fns):
                 factor[i] = wts[i] * (depth + INPUT_ULPS + LOGIT_ULPS * mag[i])
             fns.integrand(n_pad, x, mu_c, nu_c, r, rho, out)
             fns.majorant(n_pad, x, mu_c, nu_c, r, rho, maj)
-            accumulate(n_pad, wts, factor, None, out, maj, lanes, used)
+            accumulate(n_pad, wts, factor, None, None, out, maj, lanes, used)
             for p in range(out.shape[0]):
                 for i in range(n_pad):
                     lanes[OUTER, p, i] += check[i] * out[p, i]
@@ -409,7 +409,9 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
             outer_axes[a, o] = 0.0
             for b in range(s):
                 outer_axes[a, o] += basis[a, b] * frame[b, o]
-    # the strip width of the outer estimate along each outer axis (``rfisher.planning.strip_ratio``)
+    h_limit = 0.25 * gaussian_step(lam0)  # the longest step whose 4h rule the Gaussian alone lets meet the tolerance
+    # the factors of the outer estimate: the strip of each outer axis, as ``line_factors`` (the planned step
+    # is the step over shrink_out)
     rho_out1 = 0.0
     rho_out2 = 0.0
     for o in range(s - 1):
@@ -420,12 +422,12 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
             for e in range(s):
                 beta += pw.normals[t, e] * frame[e, o]
             spread = max(spread, pw.gammas[t] * abs(beta))
-        a_o = strip_width(spread)
-        r1 = strip_ratio(a_o, steps[o])
-        rho_out1 = max(rho_out1, ESTIMATE_MARGIN * r1)
-        rho_out2 = max(rho_out2, ESTIMATE_MARGIN * r1 * strip_ratio(a_o, 2.0 * steps[o]))
+        r1, r2 = line_factors(spread, steps[o], steps[o] / shrink_out, h_limit)
+        rho_out1 = max(rho_out1, r1)
+        rho_out2 = max(rho_out2, r2) if (o == 0 or rho_out2 > 0.0) and r2 > 0.0 else 0.0
+    # (the rows double and quadruple every outer step at once, so an axis without its guard drops it for all:
+    # its own 4h rule would be in that row)
     h_gauss = min(0.5 * gaussian_step(lam0), MAX_STEP)
-    h_limit = 0.25 * gaussian_step(lam0)  # the longest step whose 4h rule the Gaussian alone lets meet the tolerance
     xb, A_s, A_t, G_s, G_t = work.xb, work.A_s, work.A_t, work.G_s, work.G_t  # read once, not per line
     c0 = int(math.floor(L / steps[0])) if s >= 2 else 0
     c1 = int(math.floor(L / steps[1])) if s >= 3 else 0
@@ -501,9 +503,13 @@ def line_factors(spread, h, h_pole, h_limit):
     below the tolerance by the planner's mass test). The second term guards against a
     difference |Q_h − Q_2h| that is small by an accident of phase; it is dropped (ρ₂ = 0) where it would
     measure only the Gaussian's own error of the 4h rule (h > h_limit) and the planned pole step h_pole
-    already bounds the poles' share at 2h (h ≤ h_pole) (docs/theory.md, "Error bounds")."""
+    already bounds the poles' share at 2h (h ≤ h_pole). Where M ρ(h) ≥ 1 (the step does not resolve the
+    strip by ln M e-folds) the factors are (1, 0): |Q_h − Q_2h| itself, the estimate of the rule at step
+    2h, which the strip argument would only inflate (docs/theory.md, "Error bounds")."""
     a_line = strip_width(spread)
     rho1 = ESTIMATE_MARGIN * strip_ratio(a_line, h)
+    if rho1 >= 1.0:  # the step does not resolve the strip by ln M e-folds: the difference itself, as it is
+        return 1.0, 0.0
     if h > h_limit and h <= h_pole:
         return rho1, 0.0
     return rho1, rho1 * strip_ratio(a_line, 2.0 * h)
