@@ -36,18 +36,16 @@ EXP_FLOOR = -708.0
 #: Accuracy of ``exp_nonpositive``, in units of ε (checked against math.exp in tests/test_quadrature.py).
 EXP_ULPS = 2
 
-#: Rows of the lane sums: the rule; the difference T − T_2h of the rule and the rule with the outer steps
-#: doubled (each line times 1 − 2^(s−1)·[every outer index even]; the Gauss–Hermite pair puts its check
-#: rule here); Σ w|f|; the rounding bound Σ w·maj f·(depth + logit magnitude); the difference
-#: T_2h − T_4h of the rules with the outer steps doubled and quadrupled; Σ_lines ρ₁(Q_h − Q_2h) and
-#: Σ_lines ρ₂(Q_2h − Q_4h) of the rules along the lines, ρ₁, ρ₂ each line's estimate factors (``line_append``).
+#: Rows of the lane sums: the rule; the lines of even outer index (times 2^(s−1): the rule with the outer
+#: steps doubled; the Gauss–Hermite pair puts its check rule here); Σ w|f|; the rounding bound
+#: Σ w·maj f·(depth + logit magnitude); the lines of outer index ≡ 0 (mod 4) (times 4^(s−1): the rule with
+#: the outer steps quadrupled); Σ_lines ρ₁(Q_h − Q_2h) and Σ_lines ρ₂(Q_2h − Q_4h) along the lines, ρ₁, ρ₂
+#: each line's estimate factors (``line_append``).
 FINE, OUTER, ABS, ROUND, OUTER4, INNER, INNER4 = 0, 1, 2, 3, 4, 5, 6
 N_SUMS = 7
-#: The rows each row of a chunk's coefficients (``line_append``) adds into.
-COEF_ROWS = (OUTER, OUTER4, INNER, INNER4)
 
 LineWork = namedtuple("LineWork", "xb A_s G_s A_t G_t t top bits fbits mag tmax terms_s terms_t x r rho out maj "
-                                   "wt gauss factor lanes used wline coefs live fill")
+                                   "wt gauss factor lanes used wline coefs live segs fill")
 
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
@@ -86,24 +84,25 @@ def line_work(K, J, d, P):
     owners the arrays themselves, which the caller keeps alive (``rfisher.compiled.hold``) while it uses
     work. fbits is bits viewed as float64 (``exp_nonpositive``); used[0] counts the lanes in use
     (``accumulate``); the lanes start at 0; fill[0] counts the nodes of the pending chunk (``line_append``),
-    wline and coefs (4, CHUNK) hold their line weights and their coefficients in the rows COEF_ROWS, and
+    wline and coefs (2, CHUNK) hold their line weights and their coefficients in the rows INNER and INNER4,
     live[j] is 1 when row j of coefs is not all 0 (the others are skipped: an estimate row a chunk does not
-    use costs nothing)."""
+    use costs nothing), and segs (CHUNK + 1, 3) the runs of positions of lines of even outer index (start,
+    end, 1 if the index is ≡ 0 mod 4), their number in segs[CHUNK, 0]."""
     xb, A_s, G_s, A_t, G_t = np.empty((d, 1)), np.empty((K, 1)), np.empty(K), np.empty((J, 1)), np.empty(J)
     t, top, bits = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK, dtype=np.int64)
     mag, tmax, terms_s, terms_t = np.empty(CHUNK), np.empty(CHUNK), np.empty((K, CHUNK)), np.empty((J, CHUNK))
     x, r, rho = np.empty((d, CHUNK)), np.empty((K, CHUNK)), np.empty((J, CHUNK))
     out, maj = np.empty((P, CHUNK)), np.empty((P, CHUNK))
     wt, gauss, factor, lanes = np.empty(CHUNK), np.empty((1, CHUNK)), np.empty(CHUNK), np.zeros((N_SUMS, P, CHUNK))
-    used, wline, coefs, fill = np.zeros(1, dtype=np.int64), np.zeros(CHUNK), np.zeros((4, CHUNK)), np.zeros(1, dtype=np.int64)
-    live = np.zeros(4, dtype=np.int64)
+    used, wline, coefs, fill = np.zeros(1, dtype=np.int64), np.zeros(CHUNK), np.zeros((2, CHUNK)), np.zeros(1, dtype=np.int64)
+    live, segs = np.zeros(2, dtype=np.int64), np.zeros((CHUNK + 1, 3), dtype=np.int64)
     owners = (xb, A_s, G_s, A_t, G_t, t, top, bits, mag, tmax, terms_s, terms_t, x, r, rho, out, maj, wt, gauss,
-              factor, lanes, used, wline, coefs, live, fill)
+              factor, lanes, used, wline, coefs, live, segs, fill)
     work = LineWork(unowned(xb), unowned(A_s), unowned(G_s), unowned(A_t), unowned(G_t), unowned(t), unowned(top),
                     unowned(bits), unowned(bits.view(np.float64)), unowned(mag), unowned(tmax),
                     unowned(terms_s), unowned(terms_t), unowned(x), unowned(r), unowned(rho), unowned(out),
                     unowned(maj), unowned(wt), unowned(gauss), unowned(factor), unowned(lanes), unowned(used),
-                    unowned(wline), unowned(coefs), unowned(live), unowned(fill))
+                    unowned(wline), unowned(coefs), unowned(live), unowned(segs), unowned(fill))
     return owners, work
 
 
@@ -171,12 +170,13 @@ def softmax_points(a, n, log_weights, terms, top, tmax, bits, fbits, mag):
 
 
 @njit
-def accumulate(n, wt, factor, coefs, live, out, maj, lanes, used):
+def accumulate(n, wt, factor, coefs, live, segs, out, maj, lanes, used):
     """Add one chunk into the lane sums (N_SUMS, P, CHUNK): lane i collects the points at position i of
     every chunk, in order, so each sum is a fixed sequence of operations (no reassociation) and the loop
     vectorises. wt: node weights; factor: the rounding factor of each node times its weight; coefs: the
-    coefficients of each node in the rows COEF_ROWS (4, ≥ n), or None when those rows are not used, and
-    live: which of them are not all 0; used[0]: the number of lanes in use, raised to n."""
+    coefficients of each node in the rows INNER, INNER4 (2, ≥ n), live: which of them are not all 0; segs:
+    the runs of the lines of even outer index (``line_work``); coefs and segs None when those rows are not
+    used; used[0]: the number of lanes in use, raised to n."""
     used[0] = max(used[0], n)
     for p in range(out.shape[0]):
         for i in range(n):
@@ -185,12 +185,20 @@ def accumulate(n, wt, factor, coefs, live, out, maj, lanes, used):
             lanes[ABS, p, i] += abs(v)
             lanes[ROUND, p, i] += factor[i] * maj[p, i]
         if coefs is not None:
-            for j in range(4):
+            for j in range(2):
                 if live[j] == 0:
                     continue
-                row = COEF_ROWS[j]
+                row = INNER + j
                 for i in range(n):
                     lanes[row, p, i] += coefs[j, i] * (wt[i] * out[p, i])
+        if segs is not None:
+            for k in range(segs[CHUNK, 0]):
+                lo, hi = np.uint64(segs[k, 0]), np.uint64(segs[k, 1])  # unsigned: see ``line_append``
+                for i in range(lo, hi):
+                    lanes[OUTER, p, i] += wt[i] * out[p, i]
+                if segs[k, 2] == 1:
+                    for i in range(lo, hi):
+                        lanes[OUTER4, p, i] += wt[i] * out[p, i]
 
 
 @njit
@@ -245,8 +253,8 @@ def flush(c_round, c_logit, mu, nu, work, fns):
     for i in range(n, n_pad):  # padding: a copy of the last node, weight 0
         t[i] = t[n - 1]
         wline[i] = 0.0
-        for j in range(4):
-            coefs[j, i] = 0.0
+        coefs[0, i] = 0.0
+        coefs[1, i] = 0.0
         for a in range(x.shape[0]):
             x[a, i] = x[a, n - 1]
         for k in range(r.shape[0]):
@@ -267,16 +275,18 @@ def flush(c_round, c_logit, mu, nu, work, fns):
         factor[i] = wt[i] * (c_round + c_logit * mag[i])
     fns.integrand(n_pad, x, mu, nu, r, rho, out)
     fns.majorant(n_pad, x, mu, nu, r, rho, maj)
-    accumulate(n_pad, wt, factor, coefs, work.live, out, maj, lanes, used)
-    for j in range(4):
-        work.live[j] = 0
+    accumulate(n_pad, wt, factor, coefs, work.live, work.segs, out, maj, lanes, used)
+    work.live[0] = 0
+    work.live[1] = 0
+    work.segs[CHUNK, 0] = 0
 
 
 @njit
-def line_append(base, u, h, m, weight, outer, outer4, rho1, rho2, c_round, c_logit, mu, nu, work, fns):
+def line_append(base, u, h, m, weight, outer, rho1, rho2, c_round, c_logit, mu, nu, work, fns):
     """Append the rule along the line base + t u (module docstring), after ``line_setup``, to the pending
     chunk, evaluating (``flush``) every chunk that fills: m nodes on each side, line weight ``weight``;
-    coefficients ``outer``, ``outer4`` in the rows OUTER and OUTER4, and node n the coefficient
+    ``outer``: 1 if the line's outer index is even, 2 if it is ≡ 0 (mod 4), else 0 (its nodes go into the
+    row OUTER, and OUTER4 too); node n has the coefficient
     ρ₁·(−1)^(n+1) in INNER (Q_h − Q_2h = Σ_odd − Σ_even) and ρ₂·(2[n ≡ 2] − 2[n ≡ 0]) in INNER4
     (Q_2h − Q_4h, n mod 4), ``rho1``, ``rho2`` the line's estimate factors (``rfisher.quadrature.line_factors``);
     m < 0 means a single node at t = 0 of weight ``weight`` (a 0-dimensional reduced space). Short lines
@@ -287,16 +297,18 @@ def line_append(base, u, h, m, weight, outer, outer4, rho1, rho2, c_round, c_log
     x, r, rho, terms_s, terms_t, fill = work.x, work.r, work.rho, work.terms_s, work.terms_t, work.fill
     c0 = weight if single else weight * h * INV_SQRT_2PI
     K, J = A_s.shape[0], A_t.shape[0]
-    live = work.live
+    live, segs = work.live, work.segs
     n = -m
     while n <= m:
         # (again after every flush, which clears them)
-        live[0] |= outer != 0.0
-        live[1] |= outer4 != 0.0
-        live[2] |= rho1 != 0.0
-        live[3] |= rho2 != 0.0
+        live[0] |= rho1 != 0.0
+        live[1] |= rho2 != 0.0
         i = fill[0]
         count = min(CHUNK - i, m - n + 1)
+        if outer > 0:
+            k = segs[CHUNK, 0]
+            segs[k, 0], segs[k, 1], segs[k, 2] = i, i + count, outer - 1
+            segs[CHUNK, 0] = k + 1
         # unsigned positions: numba checks a signed index for wrap-around, which stops the loops vectorising
         lo, hi = np.uint64(i), np.uint64(i + count)
         first = n - i  # the node index at position q is first + q
@@ -304,11 +316,9 @@ def line_append(base, u, h, m, weight, outer, outer4, rho1, rho2, c_round, c_log
             k = first + np.int64(q)
             t[q] = k * h
             wline[q] = c0
-            coefs[0, q] = outer
-            coefs[1, q] = outer4
             odd = (k & 1) == 1
-            coefs[2, q] = rho1 if odd else -rho1
-            coefs[3, q] = 0.0 if odd else (2.0 * rho2 if (k & 3) == 2 else -2.0 * rho2)
+            coefs[0, q] = rho1 if odd else -rho1
+            coefs[1, q] = 0.0 if odd else (2.0 * rho2 if (k & 3) == 2 else -2.0 * rho2)
         for a in range(base.shape[0]):
             b_a, u_a = base[a], u[a]
             for q in range(lo, hi):

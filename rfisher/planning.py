@@ -301,8 +301,8 @@ def strip_ratio(a, h):
     is halved from 2h to h, for an integrand analytic in the strip of half-width a times the Gaussian
     weight (a pole at height a gives A·e^(−2πa/h); the Gaussian's own term e^(−2π²/h²)) (docs/theory.md,
     "Error bounds")."""
-    pole = math.exp(-math.pi * a / h) if a < math.inf else 0.0
-    return max(pole, math.exp(-1.5 * math.pi * math.pi / (h * h)))
+    gauss = 1.5 * math.pi * math.pi / (h * h)
+    return math.exp(-min(math.pi * a / h, gauss))  # the larger of the two exponentials: one exp
 
 
 @njit

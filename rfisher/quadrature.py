@@ -338,7 +338,7 @@ def hermite_sum(centers, cweights, mu, w, nu, pi, rank, depth, pw, work, fns):
                 factor[i] = wts[i] * (depth + INPUT_ULPS + LOGIT_ULPS * mag[i])
             fns.integrand(n_pad, x, mu_c, nu_c, r, rho, out)
             fns.majorant(n_pad, x, mu_c, nu_c, r, rho, maj)
-            accumulate(n_pad, wts, factor, None, None, out, maj, lanes, used)
+            accumulate(n_pad, wts, factor, None, None, None, out, maj, lanes, used)
             for p in range(out.shape[0]):
                 for i in range(n_pad):
                     lanes[OUTER, p, i] += check[i] * out[p, i]
@@ -415,6 +415,9 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
     rho_out1 = 0.0
     rho_out2 = 0.0
     for o in range(s - 1):
+        base_o = steps[o] / shrink_out  # the planned step
+        if shrink_out > 1.0:
+            steps[o] = grown_step(base_o, shrink_out, h_limit)
         # the strip of the transitions that carry mass for c, along this axis (as ``line_factors``)
         spread = 0.0
         for t in range(T):
@@ -422,7 +425,7 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
             for e in range(s):
                 beta += pw.normals[t, e] * frame[e, o]
             spread = max(spread, pw.gammas[t] * abs(beta))
-        r1, r2 = line_factors(spread, steps[o], steps[o] / shrink_out, h_limit)
+        r1, r2 = line_factors(spread, steps[o], base_o, h_limit)
         rho_out1 = max(rho_out1, r1)
         rho_out2 = max(rho_out2, r2) if (o == 0 or rho_out2 > 0.0) and r2 > 0.0 else 0.0
     # (the rows double and quadruple every outer step at once, so an axis without its guard drops it for all:
@@ -461,23 +464,16 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
             log_mass = log_w - 0.5 * ysq
             h_pole, spread_s = line_step(A_s, G_s, K, log_mass, lam0, math.inf)
             h_pole, spread_t = line_step(A_t, G_t, J, log_mass, lam0, h_pole)
-            # a plan's growth applies to pole steps only: on a line the Gaussian limits, a tie with little mass
-            # still puts the pole ratio into the estimate, which then cannot show a longer step is safe
-            h = min(h_gauss * min(shrink_in, 1.0), h_pole * shrink_in)
+            h = grown_step(min(h_gauss, h_pole), shrink_in, h_limit)
             m = min(int(math.floor(math.sqrt(L * L - ysq) / h)), MAX_LINE_NODES)
             rho1, rho2 = line_factors(max(spread_s, spread_t), h, h_pole, h_limit)
         if nodes + 2 * max(m, 0) + 1 > max_nodes:
             return -1, longest, n_lines
-        # the line's coefficients in T − T_2h and T_2h − T_4h of the outer rules (steps doubled, quadrupled)
-        outer = 0.0
-        outer4 = 0.0
-        if s >= 2:
-            even = 1.0 if (i0 % 2 == 0 and i1 % 2 == 0) else 0.0
-            quad = 1.0 if (i0 % 4 == 0 and i1 % 4 == 0) else 0.0
-            outer = 1.0 - fac_out * even
-            outer4 = fac_out * even - fac_out * fac_out * quad
-        n = line_append(base, u, h, m, weight, outer, outer4, rho1, rho2, depth + INPUT_ULPS, LOGIT_ULPS, mu, nu, work,
-                        fns)
+        # the line's place in the outer rules with the steps doubled (even index) and quadrupled (≡ 0 mod 4)
+        outer = 0
+        if s >= 2 and i0 % 2 == 0 and i1 % 2 == 0:
+            outer = 2 if (i0 % 4 == 0 and i1 % 4 == 0) else 1
+        n = line_append(base, u, h, m, weight, outer, rho1, rho2, depth + INPUT_ULPS, LOGIT_ULPS, mu, nu, work, fns)
         nodes += n
         longest = max(longest, n)
         n_lines += 1
@@ -490,8 +486,21 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
         tot[ABS, p] += ctot[ABS, p]
         tot[ROUND, p] += ctot[ROUND, p]
         tot[EST_IN, p] += abs(ctot[INNER, p]) + abs(ctot[INNER4, p])
-        tot[EST_OUT, p] += rho_out1 * abs(ctot[OUTER, p]) + rho_out2 * abs(ctot[OUTER4, p])
+        if s >= 2:  # T − T_2h and T_2h − T_4h of the outer rules
+            t2 = fac_out * ctot[OUTER, p]
+            tot[EST_OUT, p] += rho_out1 * abs(ctot[FINE, p] - t2) + rho_out2 * abs(t2 - fac_out * fac_out * ctot[OUTER4, p])
     return nodes, longest, n_lines
+
+
+@njit
+def grown_step(planned, shrink, h_limit):
+    """The step of a plan factor ``shrink``: planned·shrink, and past the planned step (shrink > 1) at most
+    max(planned, h_limit), the longest step whose 4h rule keeps the estimate's guard clean of the Gaussian's
+    own error (``line_factors``): beyond it a grown step could not show it meets the tolerance, and the
+    failed pass would cost more than the growth saves (docs/theory.md, "Work limits")."""
+    if shrink <= 1.0:
+        return planned * shrink
+    return min(planned * shrink, max(planned, h_limit))
 
 
 @njit

@@ -285,8 +285,9 @@ def test_the_strip_ratio_is_the_larger_of_the_pole_and_the_gaussian_decay():
 
 
 def test_the_guard_is_dropped_only_where_the_plan_bounds_the_poles():
-    """``line_factors``: ρ₁ = M ρ(h) always; the guard ρ₂ = ρ₁ ρ(2h) is dropped only when the 4h rule would
-    measure the Gaussian alone (h > h_limit) and the step is within the planned pole step (h ≤ h_pole)."""
+    """``line_factors``: ρ₁ = M ρ(h); the guard ρ₂ = ρ₁ ρ(2h) is dropped only when the 4h rule would measure
+    the Gaussian alone (h > h_limit) and the step is within the planned pole step (h ≤ h_pole); (1, 0) where
+    M ρ(h) ≥ 1."""
     M = planning.ESTIMATE_MARGIN
     spread, h_limit = 4.0, 0.2
     for h, h_pole, guarded in ((0.1, 0.3, True), (0.3, 0.4, False), (0.3, 0.25, True), (0.3, math.inf, False)):
@@ -294,6 +295,9 @@ def test_the_guard_is_dropped_only_where_the_plan_bounds_the_poles():
         assert r1 == M * planning.strip_ratio(math.pi / spread, h)
         assert r2 == (r1 * planning.strip_ratio(math.pi / spread, 2 * h) if guarded else 0.0)
     assert Q.line_factors(0.0, 0.3, 0.4, h_limit)[0] == M * planning.strip_ratio(math.inf, 0.3)
+    # a step that does not resolve the strip (M ρ(h) ≥ 1): the difference itself, unguarded
+    assert M * planning.strip_ratio(math.pi / 20.0, 0.3) > 1.0
+    assert Q.line_factors(20.0, 0.3, 0.25, h_limit) == (1.0, 0.0)
 
 
 def test_the_strip_estimate_bounds_the_reference_as_the_steps_grow():
