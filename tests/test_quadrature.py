@@ -205,32 +205,28 @@ def test_gauss_hermite_is_tried_where_it_meets_the_tolerance(rtol):
         assert (res.nodes[0] == 2 * Q.GH_POINTS) == hermite, (factor, res.nodes[0])
 
 
-#: Step 6 of reverse GD, K = 3, d = 2, w ∝ (1, 1.5, 2), μ* = 0, η = 0.3, rtol 1e−10 (random_initializations(0, 1, 3,
-#: 2, 3.0)).
-GD_STEP_MEANS = np.array([[0.6633108998013517, -0.8960763498058717], [0.7925294302152681, 0.25028122842098194],
-                          [-0.4085195423069815, 0.21711402613159675]])
-
-
 def test_a_trajectory_reuses_the_refinement_of_its_last_step():
-    """A GD trajectory carries its plan (``integrate_one``; docs/theory.md, "Work limits"): at these means a plan
-    at PLAN_MAX fails with no refinement allowed; with refinements it converges and hands on the refined plan,
-    from which the next evaluation meets the tolerance in one pass, its error still bounding the 40-digit
-    reference, and hands on a plan grown by at most GROW_MAX and never past PLAN_MAX."""
+    """A GD trajectory carries its plan (``integrate_one``; docs/theory.md, "Work limits"): for K = 3, J = 2,
+    d = 1 at rtol 1e−10, a plan at PLAN_MAX fails with no refinement allowed; with refinements it converges
+    and hands on the refined plan, from which the next evaluation meets the tolerance in one pass, its error
+    still bounding the 40-digit reference, and hands on a plan grown by at most GROW_MAX."""
     from rfisher import reference
 
-    w = np.linspace(1, 2, 3) / np.linspace(1, 2, 3).sum()
-    args = ("reverse", GD_STEP_MEANS[None], w[None], np.zeros((1, 1, 2)), np.ones((1, 1)))
-    coarse = np.array([[Q.PLAN_MAX, Q.PLAN_MAX, 0.0]])
+    mu, w = np.array([[-1.3], [2.1], [0.4]]), np.array([0.2, 0.5, 0.3])
+    nu, pi = np.array([[-2.0], [1.5]]), np.array([0.4, 0.6])
+    mc, nc = Q.centered(mu[None], nu[None], pi[None])
+    args = ("reverse", mc, w[None], nc, pi[None])
+    coarse = np.array([[Q.PLAN_MAX, 1.0, 0.0]])
     assert not Q.integrate_prepared(*args, rtol=1e-10, max_refine=0, plans=coarse.copy()).converged[0]
     plans = coarse.copy()
     assert Q.integrate_prepared(*args, rtol=1e-10, max_refine=4, plans=plans).converged[0]
-    refined = plans[0].copy()
-    assert np.all(refined[:2] < Q.PLAN_MAX)
+    handed = plans[0].copy()
+    assert handed[0] < Q.PLAN_MAX
     res = Q.integrate_prepared(*args, rtol=1e-10, max_refine=0, plans=plans)
     assert res.converged[0]
-    ref = reference.reverse_fisher(GaussianMixture(GD_STEP_MEANS, w), GaussianMixture.single([0.0, 0.0])).as_floats()
+    ref = reference.reverse_fisher(GaussianMixture(mu, w), GaussianMixture(nu, pi)).as_floats()
     assert_within(res.value[0], np.concatenate([[ref[0]], ref[1].ravel()]), res.error[0])
-    grown = plans[0, :2] / refined[:2]
+    grown = plans[0, :2] / handed[:2]
     assert np.all(grown >= 1.0) and np.all(grown <= Q.GROW_MAX * (1 + 1e-15)) and np.all(plans[0, :2] <= Q.PLAN_MAX)
     assert np.any(grown > 1.0)
 
