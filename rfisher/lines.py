@@ -36,12 +36,12 @@ EXP_FLOOR = -708.0
 #: Accuracy of ``exp_nonpositive``, in units of ε (checked against math.exp in tests/test_quadrature.py).
 EXP_ULPS = 2
 
-#: Rows of the lane sums: the rule; the lines of even outer index (times 2^(s−1): the rule with the outer
-#: steps doubled; the Gauss–Hermite pair puts its check rule here); Σ w|f|; the rounding bound
-#: Σ w·maj f·(depth + logit magnitude); the lines of outer index ≡ 0 (mod 4) (times 4^(s−1): the rule with
-#: the outer steps quadrupled); Σ_lines ρ₁(Q_h − Q_2h) and Σ_lines ρ₂(Q_2h − Q_4h) along the lines, ρ₁, ρ₂
-#: each line's estimate factors (``line_append``).
-FINE, OUTER, ABS, ROUND, OUTER4, INNER, INNER4 = 0, 1, 2, 3, 4, 5, 6
+#: Rows of the lane sums: the rule; Σ w|f|; the rounding bound Σ w·maj f·(depth + logit magnitude); the
+#: lines of even outer index (times 2^(s−1): the rule with the outer steps doubled; the Gauss–Hermite pair
+#: puts its check rule here); the lines of outer index ≡ 0 (mod 4) (times 4^(s−1): the rule with the outer
+#: steps quadrupled); Σ_lines ρ₁(Q_h − Q_2h) and Σ_lines ρ₂(Q_2h − Q_4h) along the lines, ρ₁, ρ₂ each
+#: line's estimate factors (``line_append``). Rows that are reduced together are adjacent (``reduce_rows``).
+FINE, ABS, ROUND, OUTER, OUTER4, INNER, INNER4 = 0, 1, 2, 3, 4, 5, 6
 N_SUMS = 7
 
 LineWork = namedtuple("LineWork", "xb A_s G_s A_t G_t t top bits fbits mag tmax terms_s terms_t x r rho out maj "
@@ -170,13 +170,11 @@ def softmax_points(a, n, log_weights, terms, top, tmax, bits, fbits, mag):
 
 
 @njit
-def accumulate(n, wt, factor, coefs, live, segs, out, maj, lanes, used):
-    """Add one chunk into the lane sums (N_SUMS, P, CHUNK): lane i collects the points at position i of
-    every chunk, in order, so each sum is a fixed sequence of operations (no reassociation) and the loop
-    vectorises. wt: node weights; factor: the rounding factor of each node times its weight; coefs: the
-    coefficients of each node in the rows INNER, INNER4 (2, ≥ n), live: which of them are not all 0; segs:
-    the runs of the lines of even outer index (``line_work``); coefs and segs None when those rows are not
-    used; used[0]: the number of lanes in use, raised to n."""
+def accumulate(n, wt, factor, out, maj, lanes, used):
+    """Add one chunk into the lane sums (N_SUMS, P, CHUNK), rows FINE, ABS, ROUND: lane i collects the
+    points at position i of every chunk, in order, so each sum is a fixed sequence of operations (no
+    reassociation) and the loop vectorises. wt: node weights; factor: the rounding factor of each node
+    times its weight; used[0]: the number of lanes in use, raised to n."""
     used[0] = max(used[0], n)
     for p in range(out.shape[0]):
         for i in range(n):
@@ -184,34 +182,45 @@ def accumulate(n, wt, factor, coefs, live, segs, out, maj, lanes, used):
             lanes[FINE, p, i] += v
             lanes[ABS, p, i] += abs(v)
             lanes[ROUND, p, i] += factor[i] * maj[p, i]
-        if coefs is not None:
-            for j in range(2):
-                if live[j] == 0:
-                    continue
-                row = INNER + j
-                for i in range(n):
-                    lanes[row, p, i] += coefs[j, i] * (wt[i] * out[p, i])
-        if segs is not None:
-            for k in range(segs[CHUNK, 0]):
-                lo, hi = np.uint64(segs[k, 0]), np.uint64(segs[k, 1])  # unsigned: see ``line_append``
-                for i in range(lo, hi):
-                    lanes[OUTER, p, i] += wt[i] * out[p, i]
-                if segs[k, 2] == 1:
-                    for i in range(lo, hi):
-                        lanes[OUTER4, p, i] += wt[i] * out[p, i]
 
 
 @njit
-def reduce_lanes(lanes, totals, used):
-    """totals[r, p] += Σ_i lanes[r, p, i] for the N_SUMS rows; pairwise sums in a fixed order (error
-    ≤ log2(CHUNK)·ε·Σ|·|) over the first W lanes, W the smallest power of two ≥ used[0] (the others are
-    0: a rule of 30 nodes does not pay for 128 lanes; W depends on the parameter set only, so the result
-    does not depend on the batch). The lanes are cleared and used[0] reset."""
+def accumulate_estimates(n, wt, coefs, live, segs, out, lanes):
+    """Add one chunk into the estimate rows, as ``accumulate``: INNER and INNER4 with the coefficients
+    coefs (2, ≥ n) of the rows that are live (not all 0), and OUTER and OUTER4 over the runs segs of the
+    lines of even outer index (``line_work``)."""
+    for p in range(out.shape[0]):
+        for j in range(2):
+            if live[j] == 0:
+                continue
+            row = INNER + j
+            for i in range(n):
+                lanes[row, p, i] += coefs[j, i] * (wt[i] * out[p, i])
+        for k in range(segs[CHUNK, 0]):
+            lo, hi = np.uint64(segs[k, 0]), np.uint64(segs[k, 1])  # unsigned: see ``line_append``
+            for i in range(lo, hi):
+                lanes[OUTER, p, i] += wt[i] * out[p, i]
+            if segs[k, 2] == 1:
+                for i in range(lo, hi):
+                    lanes[OUTER4, p, i] += wt[i] * out[p, i]
+
+
+@njit
+def lane_width(used):
+    """W, the smallest power of two ≥ used[0]: the lanes a reduction adds (the others are 0: a rule of 30
+    nodes does not pay for 128 lanes; W depends on the parameter set only, so the result does not depend
+    on the batch)."""
     W = 2
     while W < used[0]:
         W *= 2
-    used[0] = 0
-    for r in range(lanes.shape[0]):
+    return W
+
+
+@njit
+def reduce_rows(lanes, first, last, totals, W):
+    """totals[r, p] += Σ_i lanes[r, p, i] over the first W lanes for the rows first ≤ r < last, pairwise in
+    a fixed order (error ≤ log2(CHUNK)·ε·Σ|·|), and those rows cleared."""
+    for r in range(first, last):
         for p in range(lanes.shape[1]):
             width = W
             while width > 1:
@@ -221,6 +230,14 @@ def reduce_lanes(lanes, totals, used):
             totals[r, p] += lanes[r, p, 0]
             for i in range(W):
                 lanes[r, p, i] = 0.0
+
+
+@njit
+def reduce_lanes(lanes, totals, used):
+    """``reduce_rows`` for every row, W = ``lane_width(used)``, and used[0] reset."""
+    W = lane_width(used)
+    used[0] = 0
+    reduce_rows(lanes, 0, lanes.shape[0], totals, W)
 
 
 @njit
@@ -275,7 +292,8 @@ def flush(c_round, c_logit, mu, nu, work, fns):
         factor[i] = wt[i] * (c_round + c_logit * mag[i])
     fns.integrand(n_pad, x, mu, nu, r, rho, out)
     fns.majorant(n_pad, x, mu, nu, r, rho, maj)
-    accumulate(n_pad, wt, factor, coefs, work.live, work.segs, out, maj, lanes, used)
+    accumulate(n_pad, wt, factor, out, maj, lanes, used)
+    accumulate_estimates(n_pad, wt, coefs, work.live, work.segs, out, lanes)
     work.live[0] = 0
     work.live[1] = 0
     work.segs[CHUNK, 0] = 0

@@ -53,10 +53,11 @@ from rfisher.lines import (
     ROUND,
     accumulate,
     flush,
+    lane_width,
     line_append,
     line_setup,
     line_work,
-    reduce_lanes,
+    reduce_rows,
     softmax_points,
 )
 from rfisher.mixture import as_batch
@@ -338,11 +339,13 @@ def hermite_sum(centers, cweights, mu, w, nu, pi, rank, depth, pw, work, fns):
                 factor[i] = wts[i] * (depth + INPUT_ULPS + LOGIT_ULPS * mag[i])
             fns.integrand(n_pad, x, mu_c, nu_c, r, rho, out)
             fns.majorant(n_pad, x, mu_c, nu_c, r, rho, maj)
-            accumulate(n_pad, wts, factor, None, None, None, out, maj, lanes, used)
+            accumulate(n_pad, wts, factor, out, maj, lanes, used)
             for p in range(out.shape[0]):
                 for i in range(n_pad):
                     lanes[OUTER, p, i] += check[i] * out[p, i]
-    reduce_lanes(lanes, totals, used)
+    W = lane_width(used)
+    used[0] = 0
+    reduce_rows(lanes, FINE, OUTER + 1, totals, W)  # the rows the pair uses
     return main * centers.shape[0]
 
 
@@ -354,7 +357,9 @@ def hermite(centers, cweights, mu, w, nu, pi, rank, rtol, atol, depth, value, er
     C = centers.shape[0]
     P = value.shape[0]
     tot = pw.totals
-    tot[:, :] = 0.0
+    for r in range(OUTER + 1):  # the rows the pair uses (a loop: a slice assignment is a memset call)
+        for p in range(P):
+            tot[r, p] = 0.0
     nodes = hermite_sum(centers, cweights, mu, w, nu, pi, rank, depth, pw, work, fns)
     # a lane adds one term per chunk of every component, then a pairwise sum of depth log2(CHUNK) = 7
     sums = C * ((GH_POINTS**rank + GH_CHECK**rank) // lines.CHUNK + 1) + 7
@@ -378,9 +383,10 @@ def hermite(centers, cweights, mu, w, nu, pi, rank, rtol, atol, depth, value, er
 @njit
 def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in, shrink_out, depth, pw, work, fns,
                   max_nodes):
-    """Add the rule for component c into pw.totals (rows FINE, ABS, ROUND) and its error estimates into
-    the rows EST_IN and EST_OUT (``rfisher.lines``; the module docstring); returns (nodes, longest line,
-    lines), or nodes = −1 past ``max_nodes`` (the lane sums are then left as they are).
+    """Add the rule for component c into the lane sums (``rfisher.lines``; the caller reduces FINE, ABS and
+    ROUND once per pass, FINE here when the outer estimate needs it) and its error estimates into the
+    rows EST_IN and EST_OUT of pw.totals (the module docstring); returns (nodes, longest line, lines), or
+    nodes = −1 past ``max_nodes`` (the lane sums are then left as they are).
 
     The lines are evaluated in coordinates centred at c (every output is invariant under translating x
     and all means together): the terms of the integrand, and so its rounding, are then of the size of
@@ -439,6 +445,7 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
     nodes = 0
     longest = 0
     n_lines = 0
+    guarded = False  # a line with the guard: the row INNER4 is not all 0
     for flat in range(n_outer):
         i0 = flat % (2 * c0 + 1) - c0
         i1 = flat // (2 * c0 + 1) - c1
@@ -467,6 +474,7 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
             h = grown_step(min(h_gauss, h_pole), shrink_in, h_limit)
             m = min(int(math.floor(math.sqrt(L * L - ysq) / h)), MAX_LINE_NODES)
             rho1, rho2 = line_factors(max(spread_s, spread_t), h, h_pole, h_limit)
+            guarded = guarded or rho2 > 0.0
         if nodes + 2 * max(m, 0) + 1 > max_nodes:
             return -1, longest, n_lines
         # the line's place in the outer rules with the steps doubled (even index) and quadrupled (≡ 0 mod 4)
@@ -478,15 +486,21 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
         longest = max(longest, n)
         n_lines += 1
     flush(depth + INPUT_ULPS, LOGIT_ULPS, mu, nu, work, fns)
-    ctot, tot = pw.ctot, pw.totals
-    ctot[:, :] = 0.0
-    reduce_lanes(work.lanes, ctot, work.used)
+    # the estimate rows per component (each component's differences enter in absolute value); FINE too when
+    # the outer estimate needs it, else once per pass with ABS and ROUND (``integrate_one``)
+    ctot, tot, lanes = pw.ctot, pw.totals, work.lanes
+    W = lane_width(work.used)
+    for r in range(N_SUMS):
+        for p in range(ctot.shape[1]):
+            ctot[r, p] = 0.0
+    reduce_rows(lanes, INNER, INNER4 + 1 if guarded else INNER + 1, ctot, W)
+    if s >= 2:
+        reduce_rows(lanes, FINE, FINE + 1, ctot, W)
+        reduce_rows(lanes, OUTER, OUTER4 + 1, ctot, W)
     for p in range(tot.shape[1]):
-        tot[FINE, p] += ctot[FINE, p]
-        tot[ABS, p] += ctot[ABS, p]
-        tot[ROUND, p] += ctot[ROUND, p]
         tot[EST_IN, p] += abs(ctot[INNER, p]) + abs(ctot[INNER4, p])
         if s >= 2:  # T − T_2h and T_2h − T_4h of the outer rules
+            tot[FINE, p] += ctot[FINE, p]
             t2 = fac_out * ctot[OUTER, p]
             tot[EST_OUT, p] += rho_out1 * abs(ctot[FINE, p] - t2) + rho_out2 * abs(t2 - fac_out * fac_out * ctot[OUTER4, p])
     return nodes, longest, n_lines
@@ -578,6 +592,9 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
             work.fill[0] = 0
             plan[0], plan[1], plan[2] = 1.0, 1.0, 0.0
             break
+        W = lane_width(work.used)
+        work.used[0] = 0
+        reduce_rows(work.lanes, FINE if rank <= 1 else ABS, ROUND + 1, tot, W)
         tail_one(reverse, centers, cweights, mu, nu, rank, L, pw.tail)
         # a lane adds one term per chunk: a component's lines share chunks, with at most one pad node per
         # line, so at most (nodes + lines)/CHUNK + C chunks; then a pairwise sum of depth log2(CHUNK) = 7
