@@ -590,6 +590,9 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
             work.lanes[:, :, :] = 0.0  # the cut pass's partial sums must not reach the next parameter set
             work.used[0] = 0
             work.fill[0] = 0
+            work.live[0] = 0
+            work.live[1] = 0
+            work.segs[lines.CHUNK, 0] = 0
             plan[0], plan[1], plan[2] = 1.0, 1.0, 0.0
             break
         W = lane_width(work.used)

@@ -164,17 +164,20 @@ def test_refine_factor_reaches_its_target_on_a_transition(gamma, h, target, at):
 
 
 def test_a_pass_cut_by_the_work_limit_leaves_nothing_behind():
-    """The lane sums of a pass cut short by max_nodes are cleared: the next parameter set of the batch
-    gets, bit for bit, the value it gets alone (passes no longer clear the lanes before they start)."""
+    """The lane sums and the pending chunk's estimate bookkeeping (live rows, runs of outer lines) of a pass
+    cut short by max_nodes are cleared: the next parameter set of the batch gets, bit for bit, the value
+    and the error it gets alone (the second, trapezoid, set's error differed before the bookkeeping was
+    cleared)."""
     w, teacher = [0.2, 0.3, 0.5], [[0.0, 0.0], [1.0, 2.0]]
     big = [[3.0, 1.0], [-1.0, 0.5], [0.2, -2.0]]
-    small = [[0.5, 1.0], [0.4, 0.9], [0.6, 1.1]]
-    alone = Q.integrate("reverse", np.array([small]), w, teacher, max_refine=0)
-    limit = int(alone.nodes[0]) + 10
-    assert Q.integrate("reverse", np.array([big]), w, teacher, max_refine=0).nodes[0] > limit
-    both = Q.integrate("reverse", np.array([big, small]), w, teacher, max_refine=0, max_nodes=limit)
-    assert not both.converged[0]
-    assert both.value[1].tobytes() == alone.value[0].tobytes()
+    for small in ([[0.5, 1.0], [0.4, 0.9], [0.6, 1.1]], [[1.5, 1.0], [-0.5, 0.3], [0.2, -1.0]]):
+        alone = Q.integrate("reverse", np.array([small]), w, teacher, max_refine=0)
+        limit = int(alone.nodes[0]) + 10
+        assert Q.integrate("reverse", np.array([big]), w, teacher, max_refine=0).nodes[0] > limit
+        both = Q.integrate("reverse", np.array([big, small]), w, teacher, max_refine=0, max_nodes=limit)
+        assert not both.converged[0]
+        assert both.value[1].tobytes() == alone.value[0].tobytes()
+        assert both.error[1].tobytes() == alone.error[0].tobytes()
 
 
 def test_refinement_stops_at_the_rounding_floor():
