@@ -474,7 +474,7 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
             h = grown_step(min(h_gauss, h_pole), shrink_in, h_limit)
             m = min(int(math.floor(math.sqrt(L * L - ysq) / h)), MAX_LINE_NODES)
             rho1, rho2 = line_factors(max(spread_s, spread_t), h, h_pole, h_limit)
-            guarded = guarded or rho2 > 0.0
+            guarded = guarded or rho2 != 0.0  # the condition of the row's ``live`` flag (``line_append``)
         if nodes + 2 * max(m, 0) + 1 > max_nodes:
             return -1, longest, n_lines
         # the line's place in the outer rules with the steps doubled (even index) and quadrupled (≡ 0 mod 4)
@@ -572,7 +572,7 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
         tot[:, :] = 0.0
         nodes = 0
         n_lines = 0
-        for c in range(C):  # the lanes are clear: reduce_lanes clears them, and so does a pass cut short
+        for c in range(C):  # the lanes are clear: every row is reduced and cleared, and a pass cut short clears them
             n, _, nl = component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in, shrink_out, depth,
                                      pw, work, fns, max_nodes - nodes)
             if n < 0:
@@ -599,16 +599,19 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
         work.used[0] = 0
         reduce_rows(work.lanes, FINE if rank <= 1 else ABS, ROUND + 1, tot, W)
         tail_one(reverse, centers, cweights, mu, nu, rank, L, pw.tail)
-        # a lane adds one term per chunk: a component's lines share chunks, with at most one pad node per
-        # line, so at most (nodes + lines)/CHUNK + C chunks; then a pairwise sum of depth log2(CHUNK) = 7
+        # a lane adds one term per chunk: a component's lines share chunks, so at most nodes/CHUNK + C chunks
+        # (the lines' count is kept as a margin); C − 1 additions of the components' sums (rank ≥ 2); then
+        # a pairwise sum of depth log2(CHUNK) = 7
         sums = (nodes + n_lines) // lines.CHUNK + C + 1 + 7
         ok, floor, bad_tail, cut_in, cut_out, grow_in, grow_out, tail_used = assess_pass(
             tot, pw.tail, rank, sums, rtol, atol, value, error, scale)
         if ok or floor or not (cut_in < 1.0 or cut_out < 1.0 or bad_tail):
             next_plan(plan, ok, shrink_in, shrink_out, boost, grow_in, grow_out, tail_used)
             break
-        shrink_in *= cut_in
-        shrink_out *= cut_out
+        # a refinement starts from the a priori steps at the most: a grown factor above 1 may not shorten the
+        # steps ``grown_step`` capped, and refinements from it could repeat the same pass
+        shrink_in = min(shrink_in, 1.0) * cut_in
+        shrink_out = min(shrink_out, 1.0) * cut_out
         if bad_tail:
             boost += BOOST
         plan[0], plan[1], plan[2] = shrink_in, shrink_out, boost  # refinements exhausted: start there next time
