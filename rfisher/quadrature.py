@@ -608,10 +608,12 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
         if ok or floor or not (cut_in < 1.0 or cut_out < 1.0 or bad_tail):
             next_plan(plan, ok, shrink_in, shrink_out, boost, grow_in, grow_out, tail_used)
             break
-        # a refinement starts from the a priori steps at the most: a grown factor above 1 may not shorten the
-        # steps ``grown_step`` capped, and refinements from it could repeat the same pass
-        shrink_in = min(shrink_in, 1.0) * cut_in
-        shrink_out = min(shrink_out, 1.0) * cut_out
+        # a refined factor is at most 1 (the a priori steps): from a grown factor, a cut alone may not shorten
+        # the steps ``grown_step`` capped, and the refinements could repeat the same pass
+        if cut_in < 1.0:
+            shrink_in = min(shrink_in * cut_in, 1.0)
+        if cut_out < 1.0:
+            shrink_out = min(shrink_out * cut_out, 1.0)
         if bad_tail:
             boost += BOOST
         plan[0], plan[1], plan[2] = shrink_in, shrink_out, boost  # refinements exhausted: start there next time
