@@ -332,10 +332,11 @@ def model_factor(estimate, target, scale):
 
 
 @njit
-def outer_steps(v, frame, normals, gammas, lams, offsets, T, s, log_weight, lam0, shrink, steps):
-    """The step of each outer axis (the columns of frame): the smallest of the Gaussian limit, of
+def outer_steps(v, frame, normals, gammas, lams, offsets, T, s, log_weight, lam0, steps):
+    """The planned step of each outer axis (the columns of frame): the smallest of the Gaussian limit, of
     ``outer_bound`` over the transitions, and of the pole step of every crossing of two transitions
-    carrying mass, halved, capped at MAX_STEP, times ``shrink`` (the refinements so far, ``refine_factor``).
+    carrying mass, halved, capped at MAX_STEP (a plan's factor is applied by the caller,
+    ``rfisher.quadrature.grown_step``).
 
     Where two transitions cross, the inner integral is not smoothed: a pole of one and a pole of the
     other, on opposite sides of the line, collide when the outer coordinate moves into the complex
@@ -370,7 +371,7 @@ def outer_steps(v, frame, normals, gammas, lams, offsets, T, s, log_weight, lam0
                 g1, g2 = gammas[t1], gammas[t2]
                 tau = math.pi * (g2 * abs(a2) + g1 * abs(a1)) / (g1 * g2 * cross)
                 H = min(H, pole_step(tau, lam))
-        steps[b] = min(0.5 * H, MAX_STEP) * shrink
+        steps[b] = min(0.5 * H, MAX_STEP)
 
 
 @njit

@@ -402,8 +402,7 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
     if s >= 1:
         inner_direction(pw.normals, pw.gammas, pw.lams, T, s, pw.v, pw.trial)
         complement(pw.v, s, pw.frame)
-        outer_steps(pw.v, pw.frame, pw.normals, pw.gammas, pw.lams, pw.offsets, T, s, log_w, lam0, shrink_out,
-                    pw.steps)
+        outer_steps(pw.v, pw.frame, pw.normals, pw.gammas, pw.lams, pw.offsets, T, s, log_w, lam0, pw.steps)
     u, outer_axes, basis, v, frame, base, steps = pw.u, pw.outer, pw.basis, pw.v, pw.frame, pw.base, pw.steps
     for a in range(D):
         u[a] = 0.0
@@ -416,26 +415,26 @@ def component_sum(c, centers, cweights, mu, w, nu, pi, rank, L, lam0, shrink_in,
             for b in range(s):
                 outer_axes[a, o] += basis[a, b] * frame[b, o]
     h_limit = 0.25 * gaussian_step(lam0)  # the longest step whose 4h rule the Gaussian alone lets meet the tolerance
-    # the factors of the outer estimate: the strip of each outer axis, as ``line_factors`` (the planned step
-    # is the step over shrink_out)
+    # each outer axis: its step under the plan's factor, and the factors of the outer estimate, as for a line
+    # (``line_factors``) with the strip of the transitions that carry mass for c along the axis
     rho_out1 = 0.0
     rho_out2 = 0.0
+    every_guarded = True
     for o in range(s - 1):
-        base_o = steps[o] / shrink_out  # the planned step
-        if shrink_out > 1.0:
-            steps[o] = grown_step(base_o, shrink_out, h_limit)
-        # the strip of the transitions that carry mass for c, along this axis (as ``line_factors``)
+        planned = steps[o]
+        steps[o] = grown_step(planned, shrink_out, h_limit)
         spread = 0.0
         for t in range(T):
             beta = 0.0
             for e in range(s):
                 beta += pw.normals[t, e] * frame[e, o]
             spread = max(spread, pw.gammas[t] * abs(beta))
-        r1, r2 = line_factors(spread, steps[o], base_o, h_limit)
+        r1, r2 = line_factors(spread, steps[o], planned, h_limit)
         rho_out1 = max(rho_out1, r1)
-        rho_out2 = max(rho_out2, r2) if (o == 0 or rho_out2 > 0.0) and r2 > 0.0 else 0.0
-    # (the rows double and quadruple every outer step at once, so an axis without its guard drops it for all:
-    # its own 4h rule would be in that row)
+        rho_out2 = max(rho_out2, r2)
+        every_guarded = every_guarded and r2 > 0.0
+    if not every_guarded:  # the rows double and quadruple every outer step at once: an axis without its guard
+        rho_out2 = 0.0     # would have its own 4h rule in that row, so the guard is dropped for all
     h_gauss = min(0.5 * gaussian_step(lam0), MAX_STEP)
     xb, A_s, A_t, G_s, G_t = work.xb, work.A_s, work.A_t, work.G_s, work.G_t  # read once, not per line
     c0 = int(math.floor(L / steps[0])) if s >= 2 else 0
@@ -604,7 +603,7 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
         # a pairwise sum of depth log2(CHUNK) = 7
         sums = (nodes + n_lines) // lines.CHUNK + C + 1 + 7
         ok, floor, bad_tail, cut_in, cut_out, grow_in, grow_out, tail_used = assess_pass(
-            tot, pw.tail, rank, sums, rtol, atol, value, error, scale)
+            tot, pw.tail, sums, rtol, atol, value, error, scale)
         if ok or floor or not (cut_in < 1.0 or cut_out < 1.0 or bad_tail):
             next_plan(plan, ok, shrink_in, shrink_out, boost, grow_in, grow_out, tail_used)
             break
@@ -621,7 +620,7 @@ def integrate_one(mu, w, nu, pi, reverse, rtol, atol, max_refine, max_nodes, dep
 
 
 @njit
-def assess_pass(tot, tail, rank, sums, rtol, atol, value, error, scale):
+def assess_pass(tot, tail, sums, rtol, atol, value, error, scale):
     """One trapezoid pass's totals (``integrate_one``) made into value, error, scale (P,), and what the
     next pass or evaluation should do: returns (ok, floor, bad_tail, cut_in, cut_out, grow_in, grow_out,
     tail_used). error = inner estimate + outer estimate + rounding + tail; ok: every error within
